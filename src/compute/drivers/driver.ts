@@ -1,0 +1,140 @@
+import type { Readable } from 'node:stream';
+import { PolyvisorError } from '../../errors.js';
+import type { FlavorSnapshot, PowerState } from '../states.js';
+
+/**
+ * The contract between the compute agent and a hypervisor. A driver knows nothing of
+ * HTTP, the database or the scheduler; the agent knows nothing of SOAP or XML.
+ *
+ * Contracts, one sentence each:
+ * - `spawn` either leaves a running instance or cleans up everything it created, then throws.
+ * - `destroy` succeeds when the instance is already gone.
+ * - power operations are idempotent: powering off a stopped instance succeeds.
+ * - every method honours its AbortSignal and throws a DriverError (or a subclass) on failure.
+ */
+export interface ComputeDriver {
+  /** e.g. 'fake', 'VMware vCenter Server', 'QEMU' — what `hypervisor_type` the nodes report. */
+  readonly type: string;
+  readonly capabilities: DriverCapabilities;
+
+  /** Connects and runs start-up checks; throws a DriverError naming what is wrong. */
+  init(signal: AbortSignal): Promise<void>;
+  /** The compute nodes this driver serves, with their current resources. */
+  listNodes(signal: AbortSignal): Promise<NodeResources[]>;
+
+  spawn(instance: InstanceSpec, image: ImageSource, signal: AbortSignal): Promise<SpawnResult>;
+  destroy(instance: InstanceRef, signal: AbortSignal): Promise<void>;
+  powerOff(instance: InstanceRef, options: { timeoutSeconds: number }, signal: AbortSignal): Promise<void>;
+  powerOn(instance: InstanceRef, signal: AbortSignal): Promise<void>;
+  reboot(instance: InstanceRef, kind: 'SOFT' | 'HARD', signal: AbortSignal): Promise<void>;
+  suspend(instance: InstanceRef, signal: AbortSignal): Promise<void>;
+  resume(instance: InstanceRef, signal: AbortSignal): Promise<void>;
+  /** Optional: only drivers whose capabilities say supportsPause implement it. */
+  pause?(instance: InstanceRef, signal: AbortSignal): Promise<void>;
+  unpause?(instance: InstanceRef, signal: AbortSignal): Promise<void>;
+
+  /** Power state of one instance; NOSTATE with `exists: false` when the hypervisor does not know it. */
+  getInstanceState(instance: InstanceRef, signal: AbortSignal): Promise<InstanceState>;
+  /** Power states of every instance the driver manages, in one bulk call (power sync). */
+  listInstanceStates(signal: AbortSignal): Promise<Map<string, InstanceState>>;
+
+  /** Optional: a console the dashboard's proxy can connect to. */
+  getVncConsole?(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole>;
+
+  close(): Promise<void>;
+}
+
+export interface DriverCapabilities {
+  readonly supportsPause: boolean;
+  readonly supportsSuspend: boolean;
+  /** Disk formats the driver boots from, best first ('vmdk', 'qcow2', 'raw'). */
+  readonly diskFormats: readonly string[];
+}
+
+export interface NodeResources {
+  /** Unique node name: the scheduler's unit (a vCenter cluster, a KVM host, a fake node). */
+  readonly nodename: string;
+  readonly hypervisorType: string;
+  /** Nova's integer encoding: 6.5.0 → 6005000. */
+  readonly hypervisorVersion: number;
+  readonly hostIp: string;
+  readonly vcpus: number;
+  readonly memoryMb: number;
+  readonly localGb: number;
+  /** JSON-able description of the CPU (shown by `hypervisor show`). */
+  readonly cpuInfo: Readonly<Record<string, unknown>>;
+  /** Facts image properties are matched against: architecture, hypervisor_type, ... */
+  readonly capabilities: Readonly<Record<string, string>>;
+}
+
+/** What a driver needs to find an existing instance. */
+export interface InstanceRef {
+  readonly uuid: string;
+  readonly node: string;
+  /** What the driver stored at spawn (e.g. a VMware moref); opaque to everyone else. */
+  readonly driverInfo: Readonly<Record<string, unknown>>;
+}
+
+export interface InstanceSpec extends InstanceRef {
+  readonly name: string;
+  readonly hostname: string;
+  readonly projectId: string;
+  readonly userId: string;
+  readonly flavor: FlavorSnapshot;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly keyData: string | null;
+  readonly userData: string | null;
+  readonly networks: 'auto' | 'none' | readonly { readonly uuid?: string; readonly port?: string; readonly fixedIp?: string }[];
+}
+
+/** An image as a driver sees it: its facts and a way to read its bits in a chosen format. */
+export interface ImageSource {
+  readonly id: string;
+  readonly name: string | null;
+  readonly diskFormat: string | null;
+  readonly containerFormat: string | null;
+  readonly size: number | null;
+  readonly virtualSize: number | null;
+  readonly properties: Readonly<Record<string, string>>;
+  /** Streams the image's bits, converted to `format` when it differs from the stored one. */
+  open(format: string | null, signal: AbortSignal): Promise<Readable>;
+}
+
+export interface SpawnResult {
+  readonly driverInfo: Readonly<Record<string, unknown>>;
+}
+
+export interface InstanceState {
+  readonly exists: boolean;
+  readonly powerState: PowerState;
+}
+
+export interface VncConsole {
+  readonly host: string;
+  readonly port: number;
+  readonly password?: string;
+}
+
+/**
+ * A failure inside a driver. `retryable` means "another node may succeed" for spawn
+ * (the scheduler reschedules), "try again later" elsewhere.
+ */
+export class DriverError extends PolyvisorError {
+  constructor(code: string, message: string, options: { cause?: unknown; retryable?: boolean; details?: Record<string, unknown> } = {}) {
+    super(code, message, options);
+  }
+}
+
+/** The hypervisor does not know the instance. */
+export class InstanceNotFoundError extends DriverError {
+  constructor(uuid: string) {
+    super('instance_not_found', `instance ${uuid} does not exist on the hypervisor`);
+  }
+}
+
+/** The operation is not supported by this hypervisor (pause on vSphere, ...). */
+export class UnsupportedOperationError extends DriverError {
+  constructor(operation: string, driver: string) {
+    super('unsupported', `${operation} is not supported by the ${driver} driver`);
+  }
+}

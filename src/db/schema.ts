@@ -1,0 +1,318 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * The database schema as TypeScript sees it. Conventions shared by SQLite and PostgreSQL:
+ * - booleans are integers 0/1 (one representation on both dialects),
+ * - timestamps are ISO-8601 UTC strings (`new Date().toISOString()`): they sort as text,
+ * - JSON documents are text columns holding JSON, parsed at the repository edge.
+ */
+export interface Database {
+  projects: ProjectTable;
+  users: UserTable;
+  roles: RoleTable;
+  role_assignments: RoleAssignmentTable;
+  tokens: TokenTable;
+  services: ServiceTable;
+  compute_nodes: ComputeNodeTable;
+  allocations: AllocationTable;
+  flavors: FlavorTable;
+  flavor_extra_specs: FlavorExtraSpecTable;
+  flavor_projects: FlavorProjectTable;
+  keypairs: KeypairTable;
+  instances: InstanceTable;
+  instance_metadata: InstanceMetadataTable;
+  instance_faults: InstanceFaultTable;
+  instance_actions: InstanceActionTable;
+  instance_action_events: InstanceActionEventTable;
+  images: ImageTable;
+  image_tags: ImageTagTable;
+  image_members: ImageMemberTable;
+  quotas: QuotaTable;
+}
+
+export type Bool = 0 | 1;
+
+export interface ProjectTable {
+  id: string;
+  name: string;
+  description: string;
+  domain_id: string;
+  enabled: Bool;
+  created_at: string;
+}
+
+export interface UserTable {
+  id: string;
+  name: string;
+  domain_id: string;
+  /** scrypt hash in the form `scrypt$N$r$p$salt$hash` (base64). Never logged. */
+  password_hash: string;
+  default_project_id: string | null;
+  email: string | null;
+  enabled: Bool;
+  created_at: string;
+}
+
+export interface RoleTable {
+  id: string;
+  name: string;
+}
+
+export interface RoleAssignmentTable {
+  user_id: string;
+  project_id: string;
+  role_id: string;
+}
+
+export interface TokenTable {
+  /** sha256 of the opaque token: a stolen database does not yield usable tokens. */
+  id: string;
+  user_id: string;
+  project_id: string | null;
+  issued_at: string;
+  expires_at: string;
+  revoked: Bool;
+}
+
+export interface ServiceTable {
+  id: Generated<number>;
+  uuid: string;
+  host: string;
+  binary: string;
+  topic: string;
+  disabled: Bool;
+  disabled_reason: string | null;
+  forced_down: Bool;
+  /** Last heartbeat; a service whose heartbeat is older than service_down_time is down. */
+  last_seen_at: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ComputeNodeTable {
+  id: Generated<number>;
+  uuid: string;
+  service_id: number;
+  /** The scheduler's node name: for VMware `<cluster moref>.<vCenter uuid>`, for libvirt the host name. */
+  hypervisor_hostname: string;
+  hypervisor_type: string;
+  hypervisor_version: number;
+  host_ip: string;
+  cpu_info: string;
+  availability_zone: string | null;
+  vcpus: number;
+  memory_mb: number;
+  local_gb: number;
+  /** Sums of the allocations on this node, kept by the same transaction that changes an allocation. */
+  vcpus_used: number;
+  memory_mb_used: number;
+  local_gb_used: number;
+  running_vms: number;
+  cpu_allocation_ratio: number;
+  ram_allocation_ratio: number;
+  disk_allocation_ratio: number;
+  reserved_host_memory_mb: number;
+  reserved_host_disk_mb: number;
+  /** JSON object of capabilities the scheduler matches image properties against (architecture, ...). */
+  capabilities: string;
+  deleted: Bool;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AllocationTable {
+  instance_uuid: string;
+  node_id: number;
+  vcpus: number;
+  memory_mb: number;
+  disk_gb: number;
+  created_at: string;
+}
+
+export interface FlavorTable {
+  id: Generated<number>;
+  flavorid: string;
+  name: string;
+  description: string | null;
+  vcpus: number;
+  memory_mb: number;
+  root_gb: number;
+  ephemeral_gb: number;
+  swap: number;
+  rxtx_factor: number;
+  is_public: Bool;
+  disabled: Bool;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FlavorExtraSpecTable {
+  flavor_id: number;
+  key: string;
+  value: string;
+}
+
+export interface FlavorProjectTable {
+  flavor_id: number;
+  project_id: string;
+}
+
+export interface KeypairTable {
+  id: Generated<number>;
+  name: string;
+  user_id: string;
+  type: string;
+  fingerprint: string;
+  public_key: string;
+  created_at: string;
+}
+
+export interface InstanceTable {
+  uuid: string;
+  display_name: string;
+  display_description: string | null;
+  hostname: string;
+  project_id: string;
+  user_id: string;
+  /** The flavor as it was at boot (JSON: FlavorSnapshot). A later flavor change does not alter a server. */
+  flavor: string;
+  image_ref: string;
+  key_name: string | null;
+  key_data: string | null;
+  user_data: string | null;
+  config_drive: Generated<string>;
+  /** JSON: 'auto' | 'none' | [{uuid?, port?, fixed_ip?}] as requested. */
+  networks: Generated<string>;
+  availability_zone: string | null;
+  /** The availability zone the user asked for (null: any). */
+  requested_availability_zone: string | null;
+  /** Service host that owns the instance (its compute agent); null until scheduled. */
+  host: string | null;
+  /** hypervisor_hostname of the compute node. */
+  node: string | null;
+  vm_state: string;
+  task_state: string | null;
+  power_state: number;
+  /** Monotonic counter bumped by every guarded update; lets a writer detect a lost race. */
+  version: Generated<number>;
+  reservation_id: string;
+  launch_index: Generated<number>;
+  locked: Generated<Bool>;
+  progress: Generated<number>;
+  access_ip_v4: string | null;
+  access_ip_v6: string | null;
+  /** JSON array of node names already tried by the scheduler for this build. */
+  retry_nodes: Generated<string>;
+  launched_at: string | null;
+  terminated_at: string | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+  deleted: Generated<Bool>;
+  /** Who may work on the instance while it is unowned (scheduling): process id and lease expiry. */
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  /** Driver-private facts about the instance (JSON), e.g. the VMware moref. */
+  driver_info: Generated<string>;
+}
+
+export interface InstanceMetadataTable {
+  instance_uuid: string;
+  key: string;
+  value: string;
+}
+
+export interface InstanceFaultTable {
+  id: Generated<number>;
+  instance_uuid: string;
+  code: number;
+  message: string;
+  details: string;
+  host: string | null;
+  created_at: string;
+}
+
+export interface InstanceActionTable {
+  id: Generated<number>;
+  instance_uuid: string;
+  action: string;
+  request_id: string;
+  user_id: string;
+  project_id: string;
+  start_time: string;
+  finish_time: string | null;
+  message: string | null;
+  updated_at: string;
+}
+
+export interface InstanceActionEventTable {
+  id: Generated<number>;
+  action_id: number;
+  event: string;
+  start_time: string;
+  finish_time: string | null;
+  result: string | null;
+  traceback: string | null;
+  host: string | null;
+  details: string | null;
+}
+
+export interface ImageTable {
+  id: string;
+  name: string | null;
+  status: string;
+  disk_format: string | null;
+  container_format: string | null;
+  visibility: string;
+  protected: Bool;
+  owner: string | null;
+  size: number | null;
+  virtual_size: number | null;
+  checksum: string | null;
+  os_hash_algo: string | null;
+  os_hash_value: string | null;
+  min_disk: number;
+  min_ram: number;
+  /** JSON object of the image's free-form properties (hypervisor_type, vmware_disktype, ...). */
+  properties: string;
+  /** Where the bits are in the store (store-specific key); null until uploaded. */
+  location: string | null;
+  created_at: string;
+  updated_at: string;
+  deleted: Bool;
+}
+
+export interface ImageTagTable {
+  image_id: string;
+  tag: string;
+}
+
+export interface ImageMemberTable {
+  image_id: string;
+  member_id: string;
+  status: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface QuotaTable {
+  project_id: string;
+  resource: string;
+  hard_limit: number;
+}
+
+export type ProjectRow = Selectable<ProjectTable>;
+export type UserRow = Selectable<UserTable>;
+export type ServiceRow = Selectable<ServiceTable>;
+export type ComputeNodeRow = Selectable<ComputeNodeTable>;
+export type NewComputeNode = Insertable<ComputeNodeTable>;
+export type FlavorRow = Selectable<FlavorTable>;
+export type KeypairRow = Selectable<KeypairTable>;
+export type InstanceRow = Selectable<InstanceTable>;
+export type NewInstance = Insertable<InstanceTable>;
+export type InstanceUpdate = Updateable<InstanceTable>;
+export type InstanceFaultRow = Selectable<InstanceFaultTable>;
+export type InstanceActionRow = Selectable<InstanceActionTable>;
+export type InstanceActionEventRow = Selectable<InstanceActionEventTable>;
+export type ImageRow = Selectable<ImageTable>;
