@@ -24,6 +24,8 @@ export async function migrateToLatest(handle: DatabaseHandle): Promise<string[]>
     provider: new StaticProvider(handle.dialect),
     migrationTableName: 'polyvisor_migrations',
     migrationLockTableName: 'polyvisor_migrations_lock',
+    // Parts of the schema are added by independent files; their names need not sort by date.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);

@@ -26,9 +26,12 @@ type harness struct {
 	next    http.Handler
 	control bool
 
-	mu     sync.Mutex
-	faults []*faultRule
-	delays map[string]time.Duration
+	mu       sync.Mutex
+	changed  *sync.Cond // signalled when inflight changes
+	faults   []*faultRule
+	delays   map[string]time.Duration // task delays by method ("*": every task)
+	latency  map[string]time.Duration // delays before the simulator sees a call
+	inflight map[string]int           // calls being served, by method
 }
 
 type faultRule struct {
@@ -40,7 +43,10 @@ type faultRule struct {
 }
 
 func newHarness(next http.Handler, control bool) *harness {
-	return &harness{next: next, control: control, delays: map[string]time.Duration{}}
+	h := &harness{next: next, control: control, delays: map[string]time.Duration{},
+		latency: map[string]time.Duration{}, inflight: map[string]int{}}
+	h.changed = sync.NewCond(&h.mu)
+	return h
 }
 
 func (h *harness) setTaskDelay(method string, d time.Duration) {
@@ -69,6 +75,14 @@ func (h *harness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = ioutil.NopCloser(bytes.NewReader(body))
 	method := soapMethod(body)
+	h.track(method, 1)
+	defer h.track(method, -1)
+	h.mu.Lock()
+	lat := h.latency[method]
+	h.mu.Unlock()
+	if lat > 0 {
+		time.Sleep(lat)
+	}
 	if rule := h.takeFault(method); rule != nil {
 		writeFault(w, rule)
 		return
@@ -78,6 +92,29 @@ func (h *harness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.next.ServeHTTP(w, r)
+}
+
+func (h *harness) track(method string, d int) {
+	h.mu.Lock()
+	h.inflight[method] += d
+	h.mu.Unlock()
+	h.changed.Broadcast()
+}
+
+// waitInflight blocks until at least n calls of method are being served, or timeout.
+func (h *harness) waitInflight(method string, n int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	timer := time.AfterFunc(timeout, h.changed.Broadcast)
+	defer timer.Stop()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for h.inflight[method] < n {
+		if time.Now().After(deadline) {
+			return false
+		}
+		h.changed.Wait()
+	}
+	return true
 }
 
 func (h *harness) takeFault(method string) *faultRule {
@@ -204,7 +241,9 @@ func writeFault(w http.ResponseWriter, rule *faultRule) {
 }
 
 // serveControl: POST /_harness/faults {"method","fault","message","fields","count"},
-// DELETE /_harness/faults, POST /_harness/task-delay {"method","ms"}.
+// DELETE /_harness/faults, POST /_harness/task-delay {"method","ms"},
+// POST /_harness/method-delay {"method","ms"} (hold calls before the simulator sees them),
+// GET /_harness/wait-inflight?method=M&n=N (returns once N calls of M are being served).
 func (h *harness) serveControl(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/_harness/faults" && r.Method == http.MethodPost:
@@ -234,6 +273,29 @@ func (h *harness) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.setTaskDelay(req.Method, time.Duration(req.MS)*time.Millisecond)
+	case r.URL.Path == "/_harness/method-delay" && r.Method == http.MethodPost:
+		var req struct {
+			Method string `json:"method"`
+			MS     int    `json:"ms"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Method == "" {
+			http.Error(w, "want {method, ms}", http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		if req.MS <= 0 {
+			delete(h.latency, req.Method)
+		} else {
+			h.latency[req.Method] = time.Duration(req.MS) * time.Millisecond
+		}
+		h.mu.Unlock()
+	case r.URL.Path == "/_harness/wait-inflight" && r.Method == http.MethodGet:
+		var n int
+		_, _ = fmt.Sscanf(r.URL.Query().Get("n"), "%d", &n)
+		if !h.waitInflight(r.URL.Query().Get("method"), n, 10*time.Second) {
+			http.Error(w, "timed out", http.StatusRequestTimeout)
+			return
+		}
 	default:
 		http.NotFound(w, r)
 		return

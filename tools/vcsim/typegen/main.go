@@ -40,6 +40,7 @@ func main() {
 	fset := token.NewFileSet()
 	types := map[string]*dataType{}
 	enums := map[string]bool{}
+	aliases := map[string]string{} // type PowerOnVM_Task PowerOnVMRequestType: the method's request
 	for _, name := range []string{"types.go", "enum.go", "fault.go"} {
 		f, err := parser.ParseFile(fset, filepath.Join(os.Args[1], name), nil, 0)
 		if err != nil {
@@ -59,14 +60,22 @@ func main() {
 				case *ast.Ident:
 					if t.Name == "string" {
 						enums[ts.Name.Name] = true
+					} else {
+						aliases[ts.Name.Name] = t.Name
 					}
 				}
 			}
 		}
 	}
+	for name, target := range aliases {
+		if t, ok := types[target]; ok {
+			types[name] = t
+		}
+	}
 	names := make([]string, 0, len(types))
 	for n := range types {
-		if n == "ManagedObjectReference" {
+		// Request types are emitted under their method's name (the alias) instead.
+		if n == "ManagedObjectReference" || strings.HasSuffix(n, "RequestType") {
 			continue
 		}
 		names = append(names, n)
