@@ -138,3 +138,8 @@ export class UnsupportedOperationError extends DriverError {
     super('unsupported', `${operation} is not supported by the ${driver} driver`);
   }
 }
+
+/** Finds an image for a spawn; the composition root wires the image service's implementation in. */
+export interface ImageProvider {
+  get(imageId: string, signal: AbortSignal): Promise<ImageSource>;
+}
