@@ -1,0 +1,112 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PolyvisorError } from '../../errors.js';
+import type { HttpTransport } from '../soap/http-transport.js';
+import { VsphereTransportError } from '../soap/errors.js';
+
+/** Where a file lives: datacenter inventory path, datastore name, path inside the datastore. */
+export interface DatastoreLocation {
+  readonly datacenter: string;
+  readonly datastore: string;
+  readonly path: string;
+}
+
+export interface TransferOptions {
+  readonly signal?: AbortSignal;
+  /** Called with bytes transferred so far (and the total when known), at most every 64 KiB chunk. */
+  readonly onProgress?: (bytes: number, total: number | undefined) => void;
+}
+
+export class DatastoreFileNotFoundError extends PolyvisorError {
+  constructor(loc: DatastoreLocation) {
+    super('vsphere_file_not_found', `[${loc.datastore}] ${loc.path} not found in datacenter ${loc.datacenter}`, { details: { ...loc } });
+  }
+}
+
+/** `/folder/<path>?dcPath=<dc>&dsName=<ds>`, each path segment escaped. */
+export function folderUrlPath(loc: DatastoreLocation): string {
+  const path = loc.path.split('/').filter((s) => s !== '').map(encodeURIComponent).join('/');
+  return `/folder/${path}?dcPath=${encodeURIComponent(loc.datacenter)}&dsName=${encodeURIComponent(loc.datastore)}`;
+}
+
+function counter(total: number | undefined, onProgress: TransferOptions['onProgress']): Transform {
+  let bytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      onProgress?.(bytes, total);
+      cb(null, chunk);
+    },
+  });
+}
+
+/**
+ * Streams files to and from datastores over the HTTP file interface, with the session
+ * cookie, never holding a whole file in memory: data flows through with backpressure.
+ */
+export class DatastoreFiles {
+  constructor(private readonly transport: HttpTransport) {}
+
+  /** Uploads `size` bytes from `source` (a stream, or a local file path whose size is read). */
+  async upload(loc: DatastoreLocation, source: Readable | string, options: TransferOptions & { size?: number } = {}): Promise<void> {
+    let size = options.size;
+    let stream: Readable;
+    if (typeof source === 'string') {
+      size ??= (await stat(source)).size;
+      stream = createReadStream(source, { highWaterMark: 1 << 20 });
+    } else {
+      stream = source;
+    }
+    if (size === undefined) throw new PolyvisorError('invalid_input', 'upload from a stream needs its size');
+    const { req, response } = this.transport.open({
+      method: 'PUT',
+      path: folderUrlPath(loc),
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': size },
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    try {
+      const [, res] = await Promise.all([pipeline(stream, counter(size, options.onProgress), req), response]);
+      res.resume();
+      if (res.statusCode !== 200 && res.statusCode !== 201 && res.statusCode !== 204) {
+        throw new VsphereTransportError(`upload of [${loc.datastore}] ${loc.path} failed: HTTP ${res.statusCode ?? 0}`, { retryable: false, sent: true });
+      }
+    } catch (err) {
+      stream.destroy();
+      throw err instanceof PolyvisorError ? err : this.transport.transportError(err, 'datastore upload');
+    }
+  }
+
+  /** Downloads into `dest` (a stream, or a local file path); returns the bytes written. */
+  async download(loc: DatastoreLocation, dest: Writable | string, options: TransferOptions = {}): Promise<number> {
+    const { req, response } = this.transport.open({
+      method: 'GET',
+      path: folderUrlPath(loc),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    req.end();
+    try {
+      const res = await response;
+      if (res.statusCode === 404) {
+        res.resume();
+        throw new DatastoreFileNotFoundError(loc);
+      }
+      if (res.statusCode !== 200) {
+        res.resume();
+        throw new VsphereTransportError(`download of [${loc.datastore}] ${loc.path} failed: HTTP ${res.statusCode ?? 0}`, { retryable: false, sent: true });
+      }
+      const lengthHeader = res.headers['content-length'];
+      const total = lengthHeader === undefined ? undefined : Number(lengthHeader);
+      let bytes = 0;
+      const out = typeof dest === 'string' ? createWriteStream(dest, { highWaterMark: 1 << 20 }) : dest;
+      await pipeline(res, counter(total, (b, t) => {
+        bytes = b;
+        options.onProgress?.(b, t);
+      }), out);
+      return bytes;
+    } catch (err) {
+      throw err instanceof PolyvisorError ? err : this.transport.transportError(err, 'datastore download');
+    }
+  }
+}

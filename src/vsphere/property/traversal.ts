@@ -1,0 +1,31 @@
+import type { SelectionSpec, TraversalSpec } from '../types/property.js';
+
+function traverse(name: string, type: string, path: string, selectSet: readonly string[] = []): TraversalSpec {
+  return { _type: 'TraversalSpec', name, type, path, skip: false, selectSet: selectSet.map((n): SelectionSpec => ({ name: n })) };
+}
+
+/**
+ * Traversal from the root folder through the whole inventory: folders, datacenters and
+ * their host/vm/datastore/network folders, compute resources and their hosts, resource
+ * pools and vApps. With a PropertySpec per type, one RetrievePropertiesEx returns it all.
+ */
+export function inventoryTraversal(options: { vms?: boolean } = {}): TraversalSpec[] {
+  const all = ['folderTraversal', 'dcToHostFolder', 'dcToDatastoreFolder', 'dcToNetworkFolder', 'crToHost', 'crToRp', 'rpToRp'];
+  if (options.vms === true) all.push('dcToVmFolder', 'rpToVm');
+  const specs = [
+    traverse('folderTraversal', 'Folder', 'childEntity', all),
+    traverse('dcToHostFolder', 'Datacenter', 'hostFolder', all),
+    traverse('dcToDatastoreFolder', 'Datacenter', 'datastoreFolder', all),
+    traverse('dcToNetworkFolder', 'Datacenter', 'networkFolder', all),
+    traverse('crToHost', 'ComputeResource', 'host', all),
+    traverse('crToRp', 'ComputeResource', 'resourcePool', all),
+    traverse('rpToRp', 'ResourcePool', 'resourcePool', all),
+  ];
+  if (options.vms === true) specs.push(traverse('dcToVmFolder', 'Datacenter', 'vmFolder', all), traverse('rpToVm', 'ResourcePool', 'vm', all));
+  return specs;
+}
+
+/** Traversal from a view (container or list) to the objects it shows. */
+export function viewTraversal(viewType: 'ContainerView' | 'ListView'): TraversalSpec {
+  return { _type: 'TraversalSpec', name: 'view', type: viewType, path: 'view', skip: false };
+}
