@@ -266,6 +266,8 @@ export interface ImageTable {
   container_format: string | null;
   visibility: string;
   protected: Bool;
+  /** Hidden images are left out of the default image list (Glance os_hidden). */
+  os_hidden: Generated<Bool>;
   owner: string | null;
   size: number | null;
   virtual_size: number | null;
