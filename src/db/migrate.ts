@@ -3,12 +3,14 @@ import type { DatabaseHandle } from './database.js';
 import type { DialectName } from './dialect.js';
 import { initial } from './migrations/0001-initial.js';
 import { images } from './migrations/0003-images.js';
+import { scheduler } from './migrations/0005-scheduler.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
 function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001-initial': initial(dialect),
     '0003-images': images(dialect),
+    '0005-scheduler': scheduler(dialect),
   };
 }
 

@@ -114,6 +114,8 @@ export interface ComputeNodeTable {
   disk_allocation_ratio: number;
   reserved_host_memory_mb: number;
   reserved_host_disk_mb: number;
+  /** vCPUs kept for the host (migration 0005-scheduler). */
+  reserved_host_cpus: Generated<number>;
   /** JSON object of capabilities the scheduler matches image properties against (architecture, ...). */
   capabilities: string;
   deleted: Bool;
