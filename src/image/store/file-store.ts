@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { InvalidInputError, NotFoundError } from '../../errors.js';
+import { DigestStream } from './digest-stream.js';
+import type { ByteRange, ImageStore, PutOptions, PutResult } from './image-store.js';
+
+const TEMP_PREFIX = '.upload-';
+// Locations are names we made ourselves; anything else (a path, "..") is refused.
+const LOCATION = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Images as files in one directory (`[glance_store] filesystem_store_datadir`). An upload is
+ * written to a temporary file in the same directory and renamed into place only once it is
+ * complete, hashed and accepted by every observer, so a reader never sees a partial image
+ * and a failed upload leaves nothing behind.
+ */
+export class FileImageStore implements ImageStore {
+  readonly #dir: string;
+
+  constructor(dir: string) {
+    this.#dir = dir;
+  }
+
+  get directory(): string {
+    return this.#dir;
+  }
+
+  async put(data: Readable, options: PutOptions = {}): Promise<PutResult> {
+    await mkdir(this.#dir, { recursive: true });
+    const location = randomUUID();
+    const temp = join(this.#dir, `${TEMP_PREFIX}${location}`);
+    const digest = new DigestStream(options.observers ?? [], options.maxSize ?? Number.MAX_SAFE_INTEGER);
+    try {
+      const out = createWriteStream(temp, { flags: 'wx' });
+      await pipeline(data, digest, out, options.signal ? { signal: options.signal } : {});
+      await syncFile(temp);
+      await rename(temp, this.#path(location));
+    } catch (err) {
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    }
+    return { location, size: digest.size, ...digest.digests() };
+  }
+
+  async open(location: string, range?: ByteRange): Promise<Readable> {
+    const path = this.#path(location);
+    try {
+      await stat(path);
+    } catch (err) {
+      throw new NotFoundError('Image data', location, { cause: err });
+    }
+    return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+  }
+
+  async delete(location: string): Promise<void> {
+    await unlink(this.#path(location)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  #path(location: string): string {
+    if (!LOCATION.test(location)) throw new InvalidInputError(`Not a file store location: ${location}`);
+    return join(this.#dir, location);
+  }
+}
+
+/** Data must be on disk before the rename publishes it, or a crash could leave a short image. */
+async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
