@@ -46,3 +46,7 @@ export const createSnapshotTask = (rt: RoundTripper, vm: Ref, name: string, desc
 
 export const removeSnapshotTask = (rt: RoundTripper, snapshot: Ref, removeChildren: boolean, consolidate: boolean | undefined, o?: CallOptions): Promise<Ref> =>
   startTask(rt, 'RemoveSnapshot_Task', snapshot, { removeChildren, consolidate }, o);
+
+export async function markAsTemplate(rt: RoundTripper, vm: Ref, o?: CallOptions): Promise<void> {
+  await invoke(rt, 'MarkAsTemplate', vm, {}, 'once', o);
+}

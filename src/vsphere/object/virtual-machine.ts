@@ -1,5 +1,5 @@
 import {
-  cloneVMTask, createSnapshotTask, powerOffVMTask, powerOnVMTask, rebootGuest, reconfigVMTask, relocateVMTask,
+  cloneVMTask, createSnapshotTask, markAsTemplate, powerOffVMTask, powerOnVMTask, rebootGuest, reconfigVMTask, relocateVMTask,
   removeSnapshotTask, resetVMTask, shutdownGuest, suspendVMTask,
 } from '../methods/vm-methods.js';
 import type { CallOptions } from '../soap/round-tripper.js';
@@ -59,5 +59,10 @@ export class VirtualMachine extends ManagedObject {
 
   async removeSnapshot(snapshot: ManagedObjectReference, options: TaskCallOptions & { removeChildren?: boolean; consolidate?: boolean } = {}): Promise<void> {
     await this.runTask(removeSnapshotTask(this.ctx.rt, snapshot, options.removeChildren ?? false, options.consolidate, options), options);
+  }
+
+  /** Turns the (powered-off) VM into a template. */
+  markAsTemplate(options: CallOptions = {}): Promise<void> {
+    return markAsTemplate(this.ctx.rt, this.ref, options);
   }
 }

@@ -14,6 +14,7 @@ export const INVENTORY_PATHS = {
   Network: ['name'],
   DistributedVirtualPortgroup: ['name', 'key', 'config.distributedVirtualSwitch'],
   ResourcePool: ['name', 'parent', 'owner'],
+  VirtualMachine: ['name', 'runtime.powerState', 'config.instanceUuid', 'resourcePool'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type InventoryType = keyof typeof INVENTORY_PATHS;

@@ -7,11 +7,13 @@ function traverse(name: string, type: string, path: string, selectSet: readonly 
 /**
  * Traversal from the root folder through the whole inventory: folders, datacenters and
  * their host/vm/datastore/network folders, compute resources and their hosts, resource
- * pools and vApps. With a PropertySpec per type, one RetrievePropertiesEx returns it all.
+ * pools (and, on request, the VM folders). With a PropertySpec per type, one RetrievePropertiesEx returns it all.
  */
 export function inventoryTraversal(options: { vms?: boolean } = {}): TraversalSpec[] {
   const all = ['folderTraversal', 'dcToHostFolder', 'dcToDatastoreFolder', 'dcToNetworkFolder', 'crToHost', 'crToRp', 'rpToRp'];
-  if (options.vms === true) all.push('dcToVmFolder', 'rpToVm');
+  // VMs are reached through the VM folder tree, not ResourcePool.vm: vcsim applies every
+  // traversal by path whatever its type, and VM.resourcePool ↔ ResourcePool.vm would loop.
+  if (options.vms === true) all.push('dcToVmFolder');
   const specs = [
     traverse('folderTraversal', 'Folder', 'childEntity', all),
     traverse('dcToHostFolder', 'Datacenter', 'hostFolder', all),
@@ -21,7 +23,7 @@ export function inventoryTraversal(options: { vms?: boolean } = {}): TraversalSp
     traverse('crToRp', 'ComputeResource', 'resourcePool', all),
     traverse('rpToRp', 'ResourcePool', 'resourcePool', all),
   ];
-  if (options.vms === true) specs.push(traverse('dcToVmFolder', 'Datacenter', 'vmFolder', all), traverse('rpToVm', 'ResourcePool', 'vm', all));
+  if (options.vms === true) specs.push(traverse('dcToVmFolder', 'Datacenter', 'vmFolder', all));
   return specs;
 }
 
