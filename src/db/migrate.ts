@@ -2,6 +2,7 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { DatabaseHandle } from './database.js';
 import type { DialectName } from './dialect.js';
 import { initial } from './migrations/0001-initial.js';
+import { identity } from './migrations/0002-identity.js';
 import { images } from './migrations/0003-images.js';
 import { scheduler } from './migrations/0005-scheduler.js';
 
@@ -9,6 +10,7 @@ import { scheduler } from './migrations/0005-scheduler.js';
 function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001-initial': initial(dialect),
+    '0002-identity': identity(dialect),
     '0003-images': images(dialect),
     '0005-scheduler': scheduler(dialect),
   };

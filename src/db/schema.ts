@@ -49,6 +49,8 @@ export interface UserTable {
   password_hash: string;
   default_project_id: string | null;
   email: string | null;
+  /** Free text (migration 0002-identity). */
+  description: Generated<string | null>;
   enabled: Bool;
   created_at: string;
 }
@@ -72,6 +74,10 @@ export interface TokenTable {
   issued_at: string;
   expires_at: string;
   revoked: Bool;
+  /** JSON array of the auth methods that made the token, e.g. ["password"] (migration 0002-identity). */
+  methods: Generated<string>;
+  /** JSON array: this token's audit id, then the one it was rescoped from (migration 0002-identity). */
+  audit_ids: Generated<string>;
 }
 
 export interface ServiceTable {
