@@ -69,9 +69,11 @@ describe('PropertyCollector against a 4-cluster × 8-host × 6-datastore vcsim',
       await vm.powerOn();
       const third: UpdateSet | undefined = await modified;
       assert.ok(third);
-      const mod = third.filterSet?.[0]?.objectSet?.find((u) => u.obj.value === vm.ref.value);
-      assert.equal(mod?.kind, 'modify');
-      assert.equal(mod.changeSet?.find((c) => c.name === 'runtime.powerState')?.val, 'poweredOn');
+      // Several modify updates of the VM may come in one set; the power change is among them.
+      const mods = (third.filterSet?.[0]?.objectSet ?? []).filter((u) => u.obj.value === vm.ref.value);
+      assert.ok(mods.length > 0 && mods.every((m) => m.kind === 'modify'));
+      const power = mods.flatMap((m) => m.changeSet ?? []).find((c) => c.name === 'runtime.powerState');
+      assert.equal(power?.val, 'poweredOn');
       await pc.destroyFilter(filter);
       await vmView.destroy();
     } finally {
