@@ -4,6 +4,7 @@ import type { DialectName } from './dialect.js';
 import { initial } from './migrations/0001-initial.js';
 import { identity } from './migrations/0002-identity.js';
 import { images } from './migrations/0003-images.js';
+import { compute } from './migrations/0004-compute.js';
 import { scheduler } from './migrations/0005-scheduler.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
@@ -12,6 +13,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0001-initial': initial(dialect),
     '0002-identity': identity(dialect),
     '0003-images': images(dialect),
+    '0004-compute': compute(dialect),
     '0005-scheduler': scheduler(dialect),
   };
 }

@@ -195,6 +195,9 @@ export interface InstanceTable {
   availability_zone: string | null;
   /** The availability zone the user asked for (null: any). */
   requested_availability_zone: string | null;
+  /** Host and node an admin forced with `zone:host[:node]` (migration 0004-compute); null: any. */
+  requested_host: string | null;
+  requested_node: string | null;
   /** Service host that owns the instance (its compute agent); null until scheduled. */
   host: string | null;
   /** hypervisor_hostname of the compute node. */
