@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
@@ -23,7 +23,7 @@ export const REDACTED_PATHS = [
   '*.cookie',
 ];
 
-export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
   const opts: LoggerOptions = {
     level: options.level ?? process.env['POLYVISOR_LOG_LEVEL'] ?? 'info',
     redact: { paths: REDACTED_PATHS, censor: '***' },

@@ -17,7 +17,29 @@ const MOVED: Readonly<Record<string, readonly [string, string]>> = {
   'DEFAULT.remove_unused_original_minimum_age_seconds': ['image_cache', 'remove_unused_original_minimum_age_seconds'],
   'DEFAULT.image_cache_subdirectory_name': ['image_cache', 'subdirectory_name'],
   'DEFAULT.osapi_compute_listen': ['api', 'listen'],
+  'DEFAULT.libvirt_type': ['libvirt', 'virt_type'],
+  'DEFAULT.vnc_enabled': ['vnc', 'enabled'],
+  'DEFAULT.vncserver_listen': ['vnc', 'server_listen'],
+  'DEFAULT.vncserver_proxyclient_address': ['vnc', 'server_proxyclient_address'],
+  'DEFAULT.novncproxy_base_url': ['vnc', 'novncproxy_base_url'],
   'DEFAULT.osapi_compute_listen_port': ['api', 'port'],
+};
+
+/**
+ * Sections of a nova.conf that configure OpenStack services Polyvisor replaces (message
+ * queue, placement, keystonemiddleware, neutron, ...). A nova.conf copied from an
+ * OpenStack deployment keeps working: their options are read, logged once and ignored.
+ */
+const FOREIGN_SECTIONS: ReadonlySet<string> = new Set([
+  'keystone_authtoken', 'placement', 'neutron', 'glance', 'cinder', 'conductor', 'wsgi', 'cache',
+  'notifications', 'upgrade_levels', 'oslo_concurrency', 'oslo_messaging_rabbit', 'oslo_messaging_notifications',
+  'oslo_policy', 'oslo_middleware', 'api_database', 'cells', 'serial_console', 'spice', 'key_manager', 'barbican',
+  'service_user', 'workarounds', 'privsep', 'os_brick', 'metrics', 'pci', 'cors', 'healthcheck',
+]);
+
+/** Old values that name no hypervisor type: accepted with a notice rather than refused. */
+const IGNORED_MOVED_VALUES: Readonly<Record<string, ReadonlySet<string>>> = {
+  'DEFAULT.libvirt_type': new Set(['vmwareapi', 'vmware', 'xen', 'lxc', 'uml', 'parallels']),
 };
 
 /**
@@ -53,6 +75,10 @@ function buildConfig(entries: readonly (IniEntry & { file: string })[], files: r
   for (const e of entries) {
     const where = e.line > 0 ? `${e.file}:${e.line}` : e.file;
     const sectionSchema = schema[e.section];
+    if (!sectionSchema && FOREIGN_SECTIONS.has(e.section)) {
+      notices.push(`${where}: [${e.section}] ${e.key} is accepted but has no effect: Polyvisor has no separate ${e.section} service to configure`);
+      continue;
+    }
     if (!sectionSchema) {
       throw new ConfigError(
         `${where}: unknown section [${e.section}]; known sections: ${Object.keys(SCHEMA).map((s) => `[${s}]`).join(', ')}`,
@@ -71,6 +97,10 @@ function buildConfig(entries: readonly (IniEntry & { file: string })[], files: r
     let section = e.section;
     let key = e.key;
     const moved = MOVED[`${e.section}.${e.key}`];
+    if (moved && IGNORED_MOVED_VALUES[`${e.section}.${e.key}`]?.has(e.value)) {
+      notices.push(`${where}: [${e.section}] ${e.key} = ${e.value} is ignored: compute_driver selects the hypervisor`);
+      continue;
+    }
     if (moved) {
       notices.push(`${where}: [${e.section}] ${e.key} is deprecated; read as [${moved[0]}] ${moved[1]}`);
       [section, key] = moved;
