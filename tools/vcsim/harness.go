@@ -166,12 +166,7 @@ func (h *harness) serveDelayedTask(w http.ResponseWriter, r *http.Request, d tim
 		return
 	}
 	info := inner.Info
-	outer := simulator.CreateTask(*info.Entity, "delayed", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
-		if info.Error != nil {
-			return nil, info.Error.Fault
-		}
-		return info.Result, nil
-	})
+	outer := simulator.CreateTask(*info.Entity, "delayed", nil)
 	outer.Info.Name = info.Name
 	outer.Info.DescriptionId = info.DescriptionId
 	simulator.Map.Update(outer, []types.PropertyChange{
@@ -180,7 +175,21 @@ func (h *harness) serveDelayedTask(w http.ResponseWriter, r *http.Request, d tim
 	})
 	go func() {
 		time.Sleep(d)
-		simulator.Map.WithLock(outer, func() { outer.Run() })
+		// The end of simulator.Task.Run, without its second startTime.
+		state := types.TaskInfoStateSuccess
+		var fault interface{}
+		if info.Error != nil {
+			state = types.TaskInfoStateError
+			fault = *info.Error
+		}
+		simulator.Map.WithLock(outer, func() {
+			simulator.Map.Update(outer, []types.PropertyChange{
+				{Name: "info.completeTime", Val: time.Now()},
+				{Name: "info.state", Val: state},
+				{Name: "info.result", Val: info.Result},
+				{Name: "info.error", Val: fault},
+			})
+		})
 	}()
 	body = bytes.Replace(body, m[0], []byte(`<returnval type="Task">`+outer.Self.Value+`</returnval>`), 1)
 	copyResponse(w, rec, body)

@@ -3,8 +3,10 @@ import type { CallOptions } from '../soap/round-tripper.js';
 import type { HostDatastoreBrowserSearchResults, HostDatastoreBrowserSearchSpec } from '../types/datastore.js';
 import { ManagedObject, type TaskCallOptions } from './managed-object.js';
 
+/** Every file, with size and time ("*" spelt out: vcsim lists nothing without a pattern). */
 const DEFAULT_SEARCH: HostDatastoreBrowserSearchSpec = {
   details: { fileType: true, fileSize: true, modification: true, fileOwner: false },
+  matchPattern: ['*'],
 };
 
 export class Datastore extends ManagedObject {
