@@ -1,0 +1,94 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requireAdmin } from '../../../api/policy.js';
+import { ConflictError, InvalidInputError, PolyvisorError } from '../../../errors.js';
+import { countInstancesOnHost, deleteService, findService, getServiceById, listServices, listNodes, updateServiceStatus } from '../../../db/repos/compute-admin.js';
+import type { ServiceRow } from '../../../db/schema.js';
+import { isServiceUp } from '../../service-status.js';
+import type { ComputeDeps } from '../deps.js';
+import { callerOf, param, pathParam, queryOf } from '../request.js';
+import { pythonIsoTime } from '../times.js';
+import { strictObject } from '../validation.js';
+import { INTERNAL_ZONE } from './zones.js';
+
+const hostBinary = { host: { type: 'string', minLength: 1, maxLength: 255 }, binary: { type: 'string', minLength: 1, maxLength: 255 } };
+const enableSchema = strictObject(hostBinary, ['host', 'binary']);
+const disableLogSchema = strictObject({ ...hostBinary, disabled_reason: { type: 'string', minLength: 1, maxLength: 255 } }, ['host', 'binary', 'disabled_reason']);
+
+/** `os-services` at 2.1 (admin): list, enable, disable, disable-log-reason, delete. */
+export function serviceRoutes(app: FastifyInstance, deps: ComputeDeps): void {
+  const admin = (req: FastifyRequest, what: string) => requireAdmin(callerOf(req), `os_compute_api:os-services:${what}`);
+
+  /** A compute service's zone: that of its nodes (the first), else the default zone. */
+  const zones = async (): Promise<Map<number, string>> => {
+    const out = new Map<number, string>();
+    for (const { node, service } of await listNodes(deps.db)) {
+      if (!out.has(service.id)) out.set(service.id, node.availability_zone ?? deps.config.DEFAULT.default_availability_zone);
+    }
+    return out;
+  };
+  const view = (s: ServiceRow, zoneOf: ReadonlyMap<number, string>) => ({
+    id: s.id,
+    binary: s.binary,
+    host: s.host,
+    zone: s.binary === 'nova-compute' ? (zoneOf.get(s.id) ?? deps.config.DEFAULT.default_availability_zone) : INTERNAL_ZONE,
+    status: s.disabled === 1 ? 'disabled' : 'enabled',
+    state: isServiceUp(s, deps.config.DEFAULT.service_down_time) ? 'up' : 'down',
+    updated_at: pythonIsoTime(s.last_seen_at ?? s.updated_at),
+    disabled_reason: s.disabled_reason,
+  });
+
+  app.get('/os-services', async (req) => {
+    admin(req, 'list');
+    const q = queryOf(req);
+    const filter: { host?: string; binary?: string } = {};
+    const host = param(q, 'host');
+    const binary = param(q, 'binary');
+    if (host !== undefined) filter.host = host;
+    if (binary !== undefined) filter.binary = binary;
+    const [rows, zoneOf] = await Promise.all([listServices(deps.db, filter), zones()]);
+    return { services: rows.map((s) => view(s, zoneOf)) };
+  });
+
+  const target = async (host: string, binary: string): Promise<ServiceRow> => {
+    const s = await findService(deps.db, host, binary);
+    if (!s) throw new PolyvisorError('not_found', `Service ${binary} on host ${host} could not be found.`);
+    return s;
+  };
+
+  app.put('/os-services/enable', { schema: { body: enableSchema } }, async (req) => {
+    admin(req, 'update');
+    const { host, binary } = req.body as { host: string; binary: string };
+    const s = await target(host, binary);
+    await updateServiceStatus(deps.db, s.id, { disabled: 0, disabled_reason: null });
+    return { service: { host, binary, status: 'enabled' } };
+  });
+
+  app.put('/os-services/disable', { schema: { body: enableSchema } }, async (req) => {
+    admin(req, 'update');
+    const { host, binary } = req.body as { host: string; binary: string };
+    const s = await target(host, binary);
+    await updateServiceStatus(deps.db, s.id, { disabled: 1, disabled_reason: null });
+    return { service: { host, binary, status: 'disabled' } };
+  });
+
+  app.put('/os-services/disable-log-reason', { schema: { body: disableLogSchema } }, async (req) => {
+    admin(req, 'update');
+    const { host, binary, disabled_reason } = req.body as { host: string; binary: string; disabled_reason: string };
+    const s = await target(host, binary);
+    await updateServiceStatus(deps.db, s.id, { disabled: 1, disabled_reason });
+    return { service: { host, binary, status: 'disabled', disabled_reason } };
+  });
+
+  app.delete('/os-services/:id', async (req, reply) => {
+    admin(req, 'delete');
+    const raw = pathParam(req, 'id');
+    if (!/^\d+$/.test(raw)) throw new InvalidInputError(`Invalid service id ${raw}: an integer was expected at this microversion.`);
+    const s = await getServiceById(deps.db, Number(raw));
+    if (!s) throw new PolyvisorError('not_found', `Service ${raw} could not be found.`);
+    if (s.binary === 'nova-compute' && (await countInstancesOnHost(deps.db, s.host)) > 0) {
+      throw new ConflictError('Unable to delete compute service that is hosting instances. Migrate or delete the instances first.');
+    }
+    await deleteService(deps.db, s.id);
+    return reply.status(204).send();
+  });
+}

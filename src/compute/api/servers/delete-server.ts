@@ -1,0 +1,58 @@
+import type { FastifyRequest } from 'fastify';
+import { getInstance, startInstanceAction, updateInstance } from '../../../db/repos/instances.js';
+import { releaseAllocation } from '../../../db/repos/server-queries.js';
+import type { InstanceRow } from '../../../db/schema.js';
+import { now } from '../../../db/time.js';
+import { TaskState, VmState } from '../../states.js';
+import type { ComputeDeps } from '../deps.js';
+import { callerOf } from '../request.js';
+import { assertUnlocked } from './lookup.js';
+
+/** Every task state but 'deleting': Nova lets a delete interrupt anything, a build included. */
+const INTERRUPTIBLE: readonly (string | null)[] = [null, ...Object.values(TaskState).filter((t) => t !== TaskState.DELETING)];
+
+/**
+ * Deletes a server. One that never reached a host is deleted here, at once (with any
+ * allocation the scheduler claimed); otherwise the owning agent is asked to destroy
+ * it (task_state 'deleting'). A second delete while one is running changes nothing.
+ */
+export async function deleteServer(deps: ComputeDeps, req: FastifyRequest, initial: InstanceRow): Promise<void> {
+  assertUnlocked(req, initial);
+  const ctx = callerOf(req);
+  const action = { instanceUuid: initial.uuid, action: 'delete', requestId: req.id, userId: ctx.userId, projectId: ctx.projectId ?? initial.project_id };
+  let row: InstanceRow | undefined = initial;
+  // A placement can land between our read and our write: then the row has a host and we take the other path.
+  for (let attempt = 0; attempt < 3 && row; attempt++) {
+    if (row.task_state === TaskState.DELETING) return;
+    const current: InstanceRow = row;
+    if (current.host === null) {
+      const done = await deps.db.transaction().execute(async (trx) => {
+        const t = now();
+        const deleted = await updateInstance(
+          trx,
+          current.uuid,
+          { host: null, taskState: INTERRUPTIBLE },
+          { deleted: 1, deleted_at: t, vm_state: VmState.DELETED, task_state: null, terminated_at: t },
+        );
+        if (!deleted) return false;
+        await releaseAllocation(trx, current.uuid);
+        await startInstanceAction(trx, action);
+        return true;
+      });
+      if (done) return;
+    } else {
+      const host = current.host;
+      const done = await deps.db.transaction().execute(async (trx) => {
+        const marked = await updateInstance(trx, current.uuid, { host, taskState: INTERRUPTIBLE }, { task_state: TaskState.DELETING });
+        if (!marked) return false;
+        await startInstanceAction(trx, action);
+        return true;
+      });
+      if (done) {
+        await deps.bus.notify('instances', host);
+        return;
+      }
+    }
+    row = await getInstance(deps.db, initial.uuid);
+  }
+}

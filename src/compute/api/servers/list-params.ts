@@ -1,0 +1,164 @@
+import type { AuthContext } from '../../../api/context.js';
+import { ForbiddenError, InvalidInputError } from '../../../errors.js';
+import { type ServerListFilter, type ServerSort, type ServerSortColumn } from '../../../db/repos/server-queries.js';
+import { TaskState, VmState } from '../../states.js';
+import { param, parseBool, params, type Query } from '../request.js';
+
+/** Nova's API sort keys that map onto our columns. */
+const SORT_KEY_COLUMNS: Readonly<Record<string, ServerSortColumn>> = {
+  access_ip_v4: 'access_ip_v4',
+  access_ip_v6: 'access_ip_v6',
+  availability_zone: 'availability_zone',
+  config_drive: 'config_drive',
+  created_at: 'created_at',
+  display_description: 'display_description',
+  display_name: 'display_name',
+  host: 'host',
+  hostname: 'hostname',
+  image_ref: 'image_ref',
+  key_name: 'key_name',
+  launch_index: 'launch_index',
+  launched_at: 'launched_at',
+  node: 'node',
+  power_state: 'power_state',
+  progress: 'progress',
+  project_id: 'project_id',
+  task_state: 'task_state',
+  terminated_at: 'terminated_at',
+  updated_at: 'updated_at',
+  user_id: 'user_id',
+  uuid: 'uuid',
+  vm_state: 'vm_state',
+};
+/** Valid in Nova but meaningless here (or ignored by Nova itself): accepted and skipped. */
+const IGNORED_SORT_KEYS = new Set([
+  'auto_disk_config', 'instance_type_id', 'kernel_id', 'locked_by', 'ramdisk_id', 'root_device_name', 'architecture', 'cell_name',
+  'cleaned', 'default_ephemeral_device', 'default_swap_device', 'deleted', 'deleted_at', 'disable_terminate', 'ephemeral_gb',
+  'ephemeral_key_uuid', 'id', 'key_data', 'launched_on', 'locked', 'memory_mb', 'os_type', 'reservation_id', 'root_gb',
+  'shutdown_terminate', 'user_data', 'vcpus', 'vm_mode',
+]);
+const ADMIN_SORT_KEYS = new Set(['host', 'node']);
+
+/** Status → (vm_states, task_states) as Nova's state map inverts it; 'default' means any task state. */
+const STATUS_TASKS: Readonly<Record<string, readonly (string | null)[]>> = {
+  REBOOT: [TaskState.REBOOTING, TaskState.REBOOT_PENDING, TaskState.REBOOT_STARTED],
+  HARD_REBOOT: [TaskState.REBOOTING_HARD, TaskState.REBOOT_PENDING_HARD, TaskState.REBOOT_STARTED_HARD],
+  MIGRATING: [TaskState.MIGRATING],
+  RESIZE: [TaskState.RESIZE_PREP],
+};
+const STATUS_VM: Readonly<Record<string, readonly string[]>> = {
+  BUILD: [VmState.BUILDING],
+  ACTIVE: [VmState.ACTIVE],
+  REBOOT: [VmState.ACTIVE],
+  HARD_REBOOT: [VmState.ACTIVE],
+  RESIZE: [VmState.ACTIVE],
+  MIGRATING: [VmState.ACTIVE, VmState.STOPPED],
+  SHUTOFF: [VmState.STOPPED],
+  PAUSED: [VmState.PAUSED],
+  SUSPENDED: [VmState.SUSPENDED],
+  ERROR: [VmState.ERROR],
+  DELETED: [VmState.DELETED],
+  VERIFY_RESIZE: [VmState.RESIZED],
+  SOFT_DELETED: [VmState.SOFT_DELETED],
+  SHELVED: [VmState.SHELVED],
+  SHELVED_OFFLOADED: [VmState.SHELVED_OFFLOADED],
+  RESCUE: [VmState.RESCUED],
+};
+
+export interface ServerListParams {
+  readonly filter: ServerListFilter;
+  readonly sorts: readonly ServerSort[];
+  /** true when the filters can match nothing (an unknown status): Nova answers an empty list. */
+  readonly empty: boolean;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Reads Nova's list filters; admin-only ones are ignored for other callers, as Nova does. */
+export function parseServerListParams(q: Query, ctx: AuthContext): ServerListParams {
+  const f: Mutable<ServerListFilter> = { deleted: 'no' };
+  let empty = false;
+
+  const allTenants = param(q, 'all_tenants');
+  const everyProject = ctx.isAdmin && allTenants !== undefined && (allTenants === '' || parseBool(allTenants, 'all_tenants'));
+  if (!everyProject) f.projectId = ctx.projectId ?? '';
+  else {
+    const project = param(q, 'tenant_id') ?? param(q, 'project_id');
+    if (project !== undefined) f.projectId = project;
+  }
+
+  const statuses = params(q, 'status');
+  if (statuses.length > 0) {
+    const vm = new Set<string>();
+    const tasks = new Set<string | null>();
+    let anyTask = false;
+    for (const s of statuses) {
+      const key = s.toUpperCase();
+      for (const v of STATUS_VM[key] ?? []) vm.add(v);
+      const t = STATUS_TASKS[key];
+      if (t) for (const x of t) tasks.add(x);
+      else if (STATUS_VM[key]) anyTask = true;
+    }
+    if (vm.size === 0) empty = true;
+    f.vmStates = [...vm];
+    if (!anyTask && tasks.size > 0) f.taskStates = [...tasks];
+    if (vm.has(VmState.DELETED)) f.deleted = ctx.isAdmin ? 'yes' : 'no';
+  }
+
+  const name = param(q, 'name');
+  if (name !== undefined) {
+    try {
+      new RegExp(name);
+      f.nameRegex = name;
+    } catch {
+      throw new InvalidInputError(`Invalid regular expression in the name filter: ${name}`);
+    }
+  }
+  const image = param(q, 'image');
+  if (image !== undefined) f.imageRef = image.replace(/^.*\//, '');
+  const flavor = param(q, 'flavor');
+  if (flavor !== undefined) f.flavorId = flavor.replace(/^.*\//, '');
+  const reservation = param(q, 'reservation_id');
+  if (reservation !== undefined) f.reservationId = reservation;
+
+  const changesSince = param(q, 'changes-since');
+  if (changesSince !== undefined) {
+    const t = Date.parse(changesSince);
+    if (Number.isNaN(t)) throw new InvalidInputError(`Invalid input for query parameters changes-since. Value: ${changesSince}. '${changesSince}' is not a 'date-time'`);
+    f.changesSince = new Date(t).toISOString();
+    // Nova: changes-since also returns servers deleted since then, unless deleted=false says otherwise.
+    f.deleted = 'yes';
+  }
+  if (ctx.isAdmin) {
+    const host = param(q, 'host');
+    if (host !== undefined) f.host = host;
+    const node = param(q, 'node');
+    if (node !== undefined) f.node = node;
+    const deleted = param(q, 'deleted');
+    if (deleted !== undefined) f.deleted = parseBool(deleted, 'deleted') ? 'only' : 'no';
+  }
+  return { filter: f, sorts: parseSorts(q, ctx), empty };
+}
+
+/** Nova's get_sort_params + process_sort_params: default created_at desc, ties broken by id (uuid here). */
+function parseSorts(q: Query, ctx: AuthContext): ServerSort[] {
+  const keys = params(q, 'sort_key').map((k) => k.trim());
+  const dirs = params(q, 'sort_dir').map((d) => d.trim());
+  for (const d of dirs) if (d !== 'asc' && d !== 'desc') throw new InvalidInputError("Unknown sort direction, must be 'desc' or 'asc'");
+  if (dirs.length > Math.max(keys.length, 1)) throw new InvalidInputError('Sort direction size exceeds sort key size');
+  const defaultDir = (dirs[0] ?? 'desc') as 'asc' | 'desc';
+  const out: ServerSort[] = [];
+  keys.forEach((key, i) => {
+    const column = SORT_KEY_COLUMNS[key];
+    if (column === undefined) {
+      if (IGNORED_SORT_KEYS.has(key)) return;
+      throw new InvalidInputError(`Invalid input for query parameters sort_key. Value: ${key}. '${key}' is not a valid sort key.`);
+    }
+    if (ADMIN_SORT_KEYS.has(key) && !ctx.isAdmin) throw new ForbiddenError(`Only administrators can sort servers by ${key}`);
+    const dir = (dirs[i] ?? defaultDir) as 'asc' | 'desc';
+    if (!out.some((s) => s.column === column)) out.push({ column, dir });
+  });
+  if (!out.some((s) => s.column === 'created_at')) out.push({ column: 'created_at', dir: defaultDir });
+  if (!out.some((s) => s.column === 'uuid')) out.push({ column: 'uuid', dir: defaultDir });
+  return out;
+}

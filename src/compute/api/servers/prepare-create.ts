@@ -1,0 +1,172 @@
+import type { AuthContext } from '../../../api/context.js';
+import { ForbiddenError, InvalidInputError, PolyvisorError, QuotaExceededError } from '../../../errors.js';
+import { listNodes } from '../../../db/repos/compute-admin.js';
+import { getExtraSpecs, getFlavor } from '../../../db/repos/flavors.js';
+import { findUsableImage } from '../../../db/repos/images.js';
+import { getKeypair } from '../../../db/repos/keypairs.js';
+import { defaultQuotas, projectQuotas, type QuotaLimits } from '../../../db/repos/quotas.js';
+import type { FlavorSnapshot } from '../../states.js';
+import type { ComputeDeps } from '../deps.js';
+import { validateName } from '../names.js';
+import { parseBool } from '../request.js';
+import { listZones } from '../admin/zones.js';
+import type { CreateServerBody } from './create-schema.js';
+
+/** A create request that passed every check that does not depend on quota usage. */
+export interface PreparedCreate {
+  readonly name: string;
+  readonly description: string | null;
+  readonly flavor: FlavorSnapshot;
+  readonly imageRef: string;
+  readonly keyName: string | null;
+  readonly keyData: string | null;
+  readonly userData: string | null;
+  readonly configDrive: string;
+  readonly networks: string;
+  readonly availabilityZone: string | null;
+  readonly requestedHost: string | null;
+  readonly requestedNode: string | null;
+  readonly accessIPv4: string | null;
+  readonly accessIPv6: string | null;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly minCount: number;
+  readonly maxCount: number;
+  readonly returnReservationId: boolean;
+  readonly adminPass: string | undefined;
+  readonly diskConfig: 'AUTO' | 'MANUAL';
+  readonly securityGroups: readonly string[];
+  readonly quotas: QuotaLimits;
+}
+
+/** The id at the end of a reference that may be a URL (Nova accepts both for imageRef and flavorRef). */
+function refId(ref: string): string {
+  return ref.replace(/\/+$/, '').replace(/^.*\//, '');
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export async function prepareCreate(deps: ComputeDeps, ctx: AuthContext, projectId: string, body: CreateServerBody): Promise<PreparedCreate> {
+  const s = body.server;
+  validateName(s.name, 'name');
+
+  const minCount = Number(s.min_count ?? 1);
+  const maxCount = Number(s.max_count ?? minCount);
+  if (minCount > maxCount) throw new InvalidInputError('min_count must be <= max_count');
+
+  const quotas = await projectQuotas(deps.db, defaultQuotas(deps.config.quota), projectId);
+  const metadata = s.metadata ?? {};
+  const metaLimit = quotas.metadata_items;
+  if (metaLimit >= 0 && Object.keys(metadata).length > metaLimit) {
+    throw new QuotaExceededError(`Quota exceeded for metadata_items: maximum number of metadata items exceeds ${metaLimit}`);
+  }
+
+  let userData: string | null = null;
+  if (s.user_data !== undefined) {
+    const compact = s.user_data.replace(/\s+/g, '');
+    if (!BASE64.test(compact) || compact.length % 4 !== 0) throw new InvalidInputError('User data needs to be valid base 64.');
+    userData = s.user_data;
+  }
+
+  let keyName: string | null = null;
+  let keyData: string | null = null;
+  if (s.key_name !== undefined) {
+    const key = await getKeypair(deps.db, ctx.userId, s.key_name);
+    if (!key) throw new InvalidInputError('Invalid key_name provided.');
+    keyName = key.name;
+    keyData = key.public_key;
+  }
+
+  const flavorId = refId(String(s.flavorRef));
+  const flavorRow = await getFlavor(deps.db, flavorId, ctx);
+  if (!flavorRow) throw new InvalidInputError(`Flavor ${flavorId} could not be found.`);
+  if (flavorRow.disabled === 1) throw new InvalidInputError('Flavor is disabled.');
+  const flavor: FlavorSnapshot = {
+    id: flavorRow.flavorid,
+    name: flavorRow.name,
+    vcpus: flavorRow.vcpus,
+    memory_mb: flavorRow.memory_mb,
+    root_gb: flavorRow.root_gb,
+    ephemeral_gb: flavorRow.ephemeral_gb,
+    swap: flavorRow.swap,
+    extra_specs: await getExtraSpecs(deps.db, flavorRow.id),
+  };
+
+  if (s.imageRef === undefined || s.imageRef === '') throw new InvalidInputError('Missing imageRef attribute');
+  const imageId = refId(s.imageRef);
+  const image = await findUsableImage(deps.db, imageId, projectId, ctx.isAdmin);
+  if (!image) throw new InvalidInputError(`Image ${imageId} could not be found.`);
+  if (image.status !== 'active') throw new InvalidInputError(`Image ${imageId} is not active.`);
+  if (image.min_ram > flavor.memory_mb) throw new InvalidInputError("Flavor's memory is too small for requested image.");
+  const GiB = 1024 ** 3;
+  if (flavor.root_gb > 0) {
+    if (image.min_disk > flavor.root_gb) {
+      throw new InvalidInputError(
+        `Flavor's disk is smaller than the minimum size specified in image metadata. Flavor disk is ${flavor.root_gb * GiB} bytes, minimum size is ${image.min_disk * GiB} bytes.`,
+      );
+    }
+    const size = image.virtual_size ?? image.size ?? 0;
+    if (size > flavor.root_gb * GiB) {
+      throw new InvalidInputError(`Flavor's disk is too small for requested image. Flavor disk is ${flavor.root_gb * GiB} bytes, image is ${size} bytes.`);
+    }
+  }
+
+  const placement = await resolveZone(deps, ctx, s.availability_zone);
+
+  return {
+    name: s.name,
+    description: s.description ?? null,
+    flavor,
+    imageRef: image.id,
+    keyName,
+    keyData,
+    userData,
+    configDrive: s.config_drive !== undefined && parseBool(String(s.config_drive), 'config_drive') ? 'True' : '',
+    networks: JSON.stringify(s.networks ?? 'auto'),
+    ...placement,
+    accessIPv4: s.accessIPv4 ?? null,
+    accessIPv6: s.accessIPv6 ?? null,
+    metadata,
+    minCount,
+    maxCount,
+    returnReservationId: s.return_reservation_id !== undefined && parseBool(String(s.return_reservation_id), 'return_reservation_id'),
+    adminPass: s.adminPass,
+    diskConfig: s['OS-DCF:diskConfig'] ?? 'MANUAL',
+    securityGroups: (s.security_groups ?? [{ name: 'default' }]).map((g) => g.name),
+    quotas,
+  };
+}
+
+/**
+ * The requested zone must be an available one. Admins may also name a host (and node)
+ * as `zone:host[:node]`; it must exist. No zone given: [DEFAULT] default_schedule_zone.
+ */
+async function resolveZone(
+  deps: ComputeDeps,
+  ctx: AuthContext,
+  requested: string | undefined,
+): Promise<{ availabilityZone: string | null; requestedHost: string | null; requestedNode: string | null }> {
+  if (requested === undefined) return { availabilityZone: deps.config.DEFAULT.default_schedule_zone, requestedHost: null, requestedNode: null };
+  let zone: string | null = requested;
+  let host: string | null = null;
+  let node: string | null = null;
+  if (requested.includes(':')) {
+    if (!ctx.isAdmin) throw new ForbiddenError("Policy doesn't allow os_compute_api:servers:create:forced_host to be performed.");
+    const [z, h, n] = requested.split(':', 3);
+    zone = z === undefined || z === '' ? null : z;
+    host = h === undefined || h === '' ? null : h;
+    node = n === undefined || n === '' ? null : n;
+    if (host !== null || node !== null) {
+      const nodes = (await listNodes(deps.db)).filter(
+        (x) => (host === null || x.service.host === host) && (node === null || x.node.hypervisor_hostname === node),
+      );
+      if (nodes.length === 0) {
+        throw new PolyvisorError('invalid_input', node !== null && host !== null ? `Compute host ${host} with node ${node} could not be found.` : `Compute host ${host ?? node ?? ''} could not be found.`);
+      }
+    }
+  }
+  if (zone !== null) {
+    const z = (await listZones(deps)).get(zone);
+    if (!z || !z.available || z.name === 'internal') throw new InvalidInputError('The requested availability zone is not available');
+  }
+  return { availabilityZone: zone, requestedHost: host, requestedNode: node };
+}

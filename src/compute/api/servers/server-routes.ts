@@ -1,0 +1,94 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requireWriter } from '../../../api/policy.js';
+import { InvalidInputError } from '../../../errors.js';
+import { getInstance, updateInstance } from '../../../db/repos/instances.js';
+import { listServers } from '../../../db/repos/server-queries.js';
+import type { InstanceRow, InstanceUpdate } from '../../../db/schema.js';
+import type { ComputeDeps } from '../deps.js';
+import { nameSchema, validateName } from '../names.js';
+import { callerOf, Linker, param, parseLimit, queryOf } from '../request.js';
+import { strictObject } from '../validation.js';
+import { deleteServer } from './delete-server.js';
+import { parseServerListParams } from './list-params.js';
+import { lookup } from './lookup-view.js';
+import { visibleServer } from './lookup.js';
+import { serverDetail, serverSummary } from './server-view.js';
+
+const updateSchema = strictObject(
+  {
+    server: strictObject({
+      name: nameSchema,
+      accessIPv4: { type: 'string', format: 'ipv4' },
+      accessIPv6: { type: 'string', format: 'ipv6' },
+      description: { anyOf: [{ type: 'null' }, { type: 'string', maxLength: 255 }] },
+    }),
+  },
+  ['server'],
+);
+
+interface UpdateBody {
+  server: { name?: string; accessIPv4?: string; accessIPv6?: string; description?: string | null };
+}
+
+/** Servers: list, detail, show, update, delete (create and actions live beside this file). */
+export function serverRoutes(app: FastifyInstance, deps: ComputeDeps): void {
+  const list = async (req: FastifyRequest, detailed: boolean) => {
+    const ctx = callerOf(req);
+    const q = queryOf(req);
+    const linker = new Linker(req, deps);
+    const { filter, sorts, empty } = parseServerListParams(q, ctx);
+    const limit = parseLimit(q, deps.config.api.max_limit);
+    let marker: InstanceRow | undefined;
+    const markerId = param(q, 'marker');
+    if (markerId !== undefined) {
+      marker = await getInstance(deps.db, markerId, { includeDeleted: true });
+      if (!marker || (filter.projectId !== undefined && marker.project_id !== filter.projectId)) {
+        throw new InvalidInputError(`marker [${markerId}] not found`);
+      }
+    }
+    const rows = empty || limit === 0 ? [] : await listServers(deps.db, deps.dialect, filter, sorts, limit, marker);
+    const body: Record<string, unknown> = {};
+    if (detailed) {
+      const view = await lookup(deps, linker, ctx.isAdmin, rows);
+      body['servers'] = rows.map((r) => serverDetail(r, view));
+    } else {
+      body['servers'] = rows.map((r) => serverSummary(r, linker));
+    }
+    const last = rows[rows.length - 1];
+    if (last && rows.length === limit) body['servers_links'] = linker.next(detailed ? 'servers/detail' : 'servers', q, last.uuid);
+    return body;
+  };
+  app.get('/servers', async (req) => list(req, false));
+  app.get('/servers/detail', async (req) => list(req, true));
+
+  app.get('/servers/:server_id', async (req) => {
+    const row = await visibleServer(req, deps);
+    const linker = new Linker(req, deps);
+    return { server: serverDetail(row, await lookup(deps, linker, callerOf(req).isAdmin, [row])) };
+  });
+
+  app.put('/servers/:server_id', { schema: { body: updateSchema } }, async (req) => {
+    const ctx = callerOf(req);
+    requireWriter(ctx, 'os_compute_api:servers:update');
+    const row = await visibleServer(req, deps);
+    const s = (req.body as UpdateBody).server;
+    const set: InstanceUpdate = {};
+    if (s.name !== undefined) {
+      validateName(s.name, 'name');
+      set.display_name = s.name;
+    }
+    if (s.accessIPv4 !== undefined) set.access_ip_v4 = s.accessIPv4;
+    if (s.accessIPv6 !== undefined) set.access_ip_v6 = s.accessIPv6;
+    if (s.description !== undefined) set.display_description = s.description;
+    const updated = Object.keys(set).length === 0 ? row : ((await updateInstance(deps.db, row.uuid, {}, set)) ?? row);
+    const linker = new Linker(req, deps);
+    return { server: serverDetail(updated, await lookup(deps, linker, ctx.isAdmin, [updated])) };
+  });
+
+  app.delete('/servers/:server_id', async (req, reply) => {
+    const ctx = callerOf(req);
+    requireWriter(ctx, 'os_compute_api:servers:delete');
+    await deleteServer(deps, req, await visibleServer(req, deps));
+    return reply.status(204).send();
+  });
+}

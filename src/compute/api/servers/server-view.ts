@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import type { InstanceFaultRow, InstanceRow } from '../../../db/schema.js';
+import { apiTime } from '../../../db/time.js';
+import { serverStatus, type FlavorSnapshot } from '../../states.js';
+import type { Linker } from '../request.js';
+import { pythonIsoTime } from '../times.js';
+
+/** What a server view needs beyond the row: loaded once per page, never per row. */
+export interface ServerViewContext {
+  readonly linker: Linker;
+  readonly isAdmin: boolean;
+  readonly instanceNameTemplate: string;
+  readonly metadata: ReadonlyMap<string, Record<string, string>>;
+  readonly faults: ReadonlyMap<string, InstanceFaultRow>;
+}
+
+const PROGRESS_STATUSES = new Set(['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING']);
+const FAULT_STATUSES = new Set(['ERROR', 'DELETED']);
+
+export function serverSummary(row: InstanceRow, linker: Linker) {
+  return { id: row.uuid, name: row.display_name, links: linker.links('servers', row.uuid) };
+}
+
+/** Nova's 2.1 detail view, including the OS-EXT-* extension attributes it always shows at 2.1. */
+export function serverDetail(row: InstanceRow, v: ServerViewContext): Record<string, unknown> {
+  const status = serverStatus(row.vm_state, row.task_state);
+  const flavor = parseFlavor(row.flavor);
+  const out: Record<string, unknown> = {
+    id: row.uuid,
+    name: row.display_name,
+    status,
+    tenant_id: row.project_id,
+    user_id: row.user_id,
+    metadata: v.metadata.get(row.uuid) ?? {},
+    hostId: hostIdOf(row.project_id, row.host),
+    image: row.image_ref === '' ? '' : { id: row.image_ref, links: [{ rel: 'bookmark', href: v.linker.bookmark('images', row.image_ref) }] },
+    flavor: { id: flavor.id, links: [{ rel: 'bookmark', href: v.linker.bookmark('flavors', flavor.id) }] },
+    created: apiTime(row.created_at),
+    updated: apiTime(row.updated_at),
+    addresses: {},
+    accessIPv4: row.access_ip_v4 ?? '',
+    accessIPv6: row.access_ip_v6 ?? '',
+    key_name: row.key_name,
+    config_drive: row.config_drive,
+    links: v.linker.links('servers', row.uuid),
+    'OS-DCF:diskConfig': 'MANUAL',
+    'OS-EXT-AZ:availability_zone': row.availability_zone ?? row.requested_availability_zone ?? '',
+    'OS-EXT-STS:vm_state': row.vm_state,
+    'OS-EXT-STS:task_state': row.task_state,
+    'OS-EXT-STS:power_state': row.power_state,
+    'OS-SRV-USG:launched_at': pythonIsoTime(row.launched_at),
+    'OS-SRV-USG:terminated_at': pythonIsoTime(row.terminated_at),
+    'os-extended-volumes:volumes_attached': [],
+    security_groups: [{ name: 'default' }],
+  };
+  if (PROGRESS_STATUSES.has(status)) out['progress'] = row.progress;
+  if (v.isAdmin) {
+    out['OS-EXT-SRV-ATTR:host'] = row.host;
+    out['OS-EXT-SRV-ATTR:hypervisor_hostname'] = row.node;
+    out['OS-EXT-SRV-ATTR:instance_name'] = instanceName(v.instanceNameTemplate, row.uuid);
+  }
+  const fault = FAULT_STATUSES.has(status) ? v.faults.get(row.uuid) : undefined;
+  if (fault) {
+    const f: Record<string, unknown> = { code: fault.code, created: apiTime(fault.created_at), message: fault.message };
+    // Nova hides the details (a traceback) of internal errors from non-admins.
+    if (fault.details !== '' && (v.isAdmin || fault.code !== 500)) f['details'] = fault.details;
+    out['fault'] = f;
+  }
+  return out;
+}
+
+/** Nova's hostId: an opaque per-project digest of the host, so tenants can tell co-location without learning host names. */
+export function hostIdOf(projectId: string, host: string | null): string {
+  return host === null || host === '' ? '' : createHash('sha224').update(projectId + host).digest('hex');
+}
+
+function parseFlavor(json: string): Pick<FlavorSnapshot, 'id'> {
+  try {
+    const parsed = JSON.parse(json) as { id?: unknown };
+    return { id: typeof parsed.id === 'string' ? parsed.id : typeof parsed.id === 'number' ? String(parsed.id) : '' };
+  } catch {
+    return { id: '' };
+  }
+}
+
+/**
+ * [DEFAULT] instance_name_template applied as Python's % operator would. Nova formats the
+ * integer database id; instances here are keyed by uuid, so `%d`/`%x` get the number
+ * formed by the uuid's first 8 hex digits, and `%(uuid)s` the uuid itself.
+ */
+export function instanceName(template: string, uuid: string): string {
+  const n = Number.parseInt(uuid.replace(/-/g, '').slice(0, 8), 16) || 0;
+  return template.replace(/%(\(uuid\)s|\(id\)[dxX]|(0?)(\d*)([dxXs])|%)/g, (whole: string, _spec: string, zero: string | undefined, width: string | undefined, conv: string | undefined) => {
+    if (whole === '%%') return '%';
+    if (whole === '%(uuid)s') return uuid;
+    const c = conv ?? whole.slice(-1);
+    const body = c === 'x' ? n.toString(16) : c === 'X' ? n.toString(16).toUpperCase() : c === 's' ? uuid : String(n);
+    const w = Number(width ?? '0');
+    return body.padStart(w, zero === '0' ? '0' : ' ');
+  });
+}

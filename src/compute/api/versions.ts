@@ -1,0 +1,32 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ComputeDeps } from './deps.js';
+import { MAX_VERSION, MIN_VERSION, versionString } from './microversion.js';
+
+/** The version documents: `GET /compute/` (all versions) and `GET /compute/v2.1` (this one). */
+function v21(deps: ComputeDeps) {
+  const base = `${deps.publicUrl().replace(/\/+$/, '')}/compute`;
+  return {
+    id: 'v2.1',
+    status: 'CURRENT',
+    version: versionString(MAX_VERSION),
+    min_version: versionString(MIN_VERSION),
+    updated: '2013-07-23T11:33:21Z',
+    links: [
+      { rel: 'self', href: `${base}/v2.1/` },
+      { rel: 'describedby', type: 'text/html', href: 'http://docs.openstack.org/' },
+    ],
+    'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
+  };
+}
+
+export function versionRootRoute(app: FastifyInstance, deps: ComputeDeps): void {
+  app.get('/', { config: { public: true } }, async () => {
+    const v = v21(deps);
+    return { versions: [{ id: v.id, status: v.status, version: v.version, min_version: v.min_version, updated: v.updated, links: [v.links[0]] }] };
+  });
+}
+
+/** Registered inside the /v2.1 scope, so it answers with the negotiated version headers. */
+export function versionDocRoute(app: FastifyInstance, deps: ComputeDeps): void {
+  app.get('/', { config: { public: true } }, async (_req: FastifyRequest) => ({ version: v21(deps) }));
+}
