@@ -25,7 +25,12 @@ export interface ImageHarness {
 }
 
 export async function startImageApi(
-  options: { sizeCap?: number; inspectorsFor?: (image: ImageRow) => UploadInspector[] } = {},
+  options: {
+    sizeCap?: number;
+    inspectorsFor?: (image: ImageRow) => UploadInspector[];
+    /** Runs before the routes are registered (hooks must be added before the server is ready). */
+    setup?: (app: FastifyInstance) => void;
+  } = {},
 ): Promise<ImageHarness> {
   const stateDir = mkdtempSync(join(tmpdir(), 'polyvisor-image-'));
   const ini = `[DEFAULT]\nstate_path = ${stateDir}\n${options.sizeCap === undefined ? '' : `[image]\nimage_size_cap = ${options.sizeCap}\n`}`;
@@ -33,6 +38,7 @@ export async function startImageApi(
   const handle = await openTestSqlite();
   const app = createApiServer({ logger: silentLogger, authenticator: fakeAuthenticator, maxBodySize: config.api.max_request_body_size });
   const store = createImageStore(config);
+  options.setup?.(app);
   await app.register(
     imageRoutes({
       db: handle.db,

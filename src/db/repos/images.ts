@@ -94,11 +94,10 @@ export async function imageTags(db: Db, ids: readonly string[]): Promise<Map<str
   return out;
 }
 
+/** Two statements: call it inside the transaction that changes the image row. */
 export async function replaceImageTags(db: Db, id: string, tags: readonly string[]): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    await tx.deleteFrom('image_tags').where('image_id', '=', id).execute();
-    if (tags.length > 0) await tx.insertInto('image_tags').values(tags.map((tag) => ({ image_id: id, tag }))).execute();
-  });
+  await db.deleteFrom('image_tags').where('image_id', '=', id).execute();
+  if (tags.length > 0) await db.insertInto('image_tags').values(tags.map((tag) => ({ image_id: id, tag }))).execute();
 }
 
 export async function addImageTag(db: Db, id: string, tag: string): Promise<void> {
