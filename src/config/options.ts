@@ -68,10 +68,6 @@ export const SCHEMA = {
   },
   token: {
     expiration: opt.int(3600, 'Seconds a token stays valid (Keystone [token] expiration).', { min: 60 }),
-    cache_time: opt.int(5, 'Seconds an API process trusts a validated token before checking the database again: the longest a revocation made by another process takes to apply here (0: check every request).', { min: 0, max: 300 }),
-  },
-  identity: {
-    password_hash_rounds: opt.int(15, 'scrypt cost as log2(N) for new password hashes (Keystone [identity] password_hash_rounds); existing hashes keep their own cost.', { min: 10, max: 20 }),
   },
   scheduler: {
     max_attempts: opt.int(3, 'Nodes tried for one build before the server goes to ERROR.', { min: 1 }),
