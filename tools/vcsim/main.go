@@ -157,7 +157,17 @@ func main() {
 		}()
 	}
 	<-stop
-	server.Close()
+	// Close waits for calls in progress; do not let a stuck one keep us (and our temp dirs) alive.
+	closed := make(chan struct{})
+	go func() {
+		server.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(3 * time.Second):
+		log.Print("vcsim: calls still in progress after 3s; exiting anyway")
+	}
 	model.Remove()
 	if removeState {
 		_ = os.RemoveAll(stateDir)

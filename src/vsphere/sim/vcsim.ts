@@ -145,8 +145,12 @@ export async function startVcsim(options: VcsimOptions = {}, signal?: AbortSigna
     version: ready.version,
     pid: ready.pid,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      // The harness exits within about 3 s even with calls stuck; past that, force it.
+      const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
+      clearTimeout(force);
     },
   };
 }
