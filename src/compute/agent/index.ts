@@ -1,0 +1,110 @@
+import type { Config } from '../../config/options.js';
+import type { Bus } from '../../db/bus.js';
+import type { Db } from '../../db/database.js';
+import { heartbeat, registerService } from '../../db/repos/services.js';
+import { errorMessage } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { ComputeDriver, ImageProvider } from '../drivers/driver.js';
+import type { AgentContext } from './context.js';
+import { syncPowerStates } from './power-sync.js';
+import { recover } from './recovery.js';
+import { reportResources } from './resource-tracker.js';
+import { TaskLoop } from './task-loop.js';
+
+export interface ComputeAgentDeps {
+  readonly db: Db;
+  readonly bus: Bus;
+  readonly config: Config;
+  readonly logger: Logger;
+  /** An initialised driver (the caller runs init() before and close() after the agent). */
+  readonly driver: ComputeDriver;
+  readonly images: ImageProvider;
+  /** Operations at once (default 32). */
+  readonly concurrency?: number;
+  /** Seconds between scans for work without a notification (default: [DEFAULT] report_interval). */
+  readonly scanIntervalSeconds?: number;
+}
+
+export interface ComputeAgent {
+  start(): Promise<void>;
+  /** Stops taking work, aborts running driver calls, waits for them; leaves their instances for recovery. */
+  stop(): Promise<void>;
+  /** Runs the periodic tasks now (for tests and the CLI): resource report, power sync. */
+  reportResources(): Promise<void>;
+  syncPowerStates(): Promise<number>;
+}
+
+/**
+ * The compute agent of one compute service (nova-compute, host = [DEFAULT] host).
+ * start(): registers the service, reports the driver's nodes, recovers what a previous run
+ * left in a transitional state, then works on instances of this host on 'instances'
+ * notifications (payload = this host, or '' for everyone) and periodic scans.
+ * Periodic: heartbeat + resource report every report_interval; power-state sync every
+ * sync_power_state_interval (≤ 0 disables).
+ */
+export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
+  const { db, bus, config, driver, images } = deps;
+  const host = config.DEFAULT.host;
+  const logger = deps.logger.child({ part: 'compute', host });
+  const abort = new AbortController();
+  const ctx: AgentContext = { db, bus, config, logger, driver, images, host, signal: abort.signal };
+  const loop = new TaskLoop(ctx, deps.concurrency ?? 32);
+  const timers: NodeJS.Timeout[] = [];
+  let unsubscribe: (() => void) | undefined;
+  let serviceId = 0;
+  let started = false;
+
+  const register = async () => {
+    serviceId = (await registerService(db, { host, binary: 'nova-compute', topic: 'compute' })).id;
+  };
+  const periodic = (what: string, seconds: number, f: () => Promise<unknown>) => {
+    if (seconds <= 0) return;
+    timers.push(
+      setInterval(() => {
+        f().catch((err: unknown) => {
+          if (!abort.signal.aborted) logger.error({ err: errorMessage(err) }, `${what} failed`);
+        });
+      }, seconds * 1000),
+    );
+  };
+  const report = async () => {
+    await reportResources(ctx, serviceId);
+  };
+
+  return {
+    async start() {
+      if (started) return;
+      started = true;
+      await register();
+      await report();
+      await recover(ctx);
+      unsubscribe = bus.subscribe('instances', (payload) => {
+        if (payload === host || payload === '') loop.wake();
+      });
+      periodic('heartbeat', config.DEFAULT.report_interval, async () => {
+        if (!(await heartbeat(db, serviceId))) await register();
+        await report();
+      });
+      periodic('power state sync', config.DEFAULT.sync_power_state_interval, async () => {
+        if ((await syncPowerStates(ctx)) > 0) loop.wake();
+      });
+      periodic('task scan', deps.scanIntervalSeconds ?? config.DEFAULT.report_interval, async () => loop.wake());
+      loop.wake();
+      logger.info('compute agent started');
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      for (const t of timers.splice(0)) clearInterval(t);
+      unsubscribe?.();
+      abort.abort();
+      await loop.stop();
+    },
+    reportResources: report,
+    async syncPowerStates() {
+      const n = await syncPowerStates(ctx);
+      if (n > 0) loop.wake();
+      return n;
+    },
+  };
+}

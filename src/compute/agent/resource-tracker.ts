@@ -1,0 +1,41 @@
+import { countInstancesByNode, deleteOrphanNodes, upsertComputeNode } from '../../db/repos/compute-nodes.js';
+import type { AgentContext } from './context.js';
+
+/**
+ * Reports the driver's nodes as compute_nodes rows: capacity and facts from the driver,
+ * allocation ratios, reserved amounts and zone from the configuration. Never writes the
+ * *_used counters (claims own them). Nodes the driver stopped reporting are deleted.
+ * Notifies 'nodes' for every node whose facts changed so schedulers refresh it.
+ */
+export async function reportResources(ctx: AgentContext, serviceId: number): Promise<string[]> {
+  const { db, config } = ctx;
+  const nodes = await ctx.driver.listNodes(ctx.signal);
+  const names = nodes.map((n) => n.nodename);
+  const running = await countInstancesByNode(db, names);
+  const changedNames: string[] = [];
+  for (const n of nodes) {
+    const { changed } = await upsertComputeNode(db, serviceId, {
+      nodename: n.nodename,
+      hypervisorType: n.hypervisorType,
+      hypervisorVersion: n.hypervisorVersion,
+      hostIp: n.hostIp,
+      cpuInfo: JSON.stringify(n.cpuInfo),
+      capabilities: JSON.stringify(n.capabilities),
+      availabilityZone: config.DEFAULT.default_availability_zone,
+      vcpus: n.vcpus,
+      memoryMb: n.memoryMb,
+      localGb: n.localGb,
+      runningVms: running.get(n.nodename) ?? 0,
+      cpuAllocationRatio: config.DEFAULT.cpu_allocation_ratio,
+      ramAllocationRatio: config.DEFAULT.ram_allocation_ratio,
+      diskAllocationRatio: config.DEFAULT.disk_allocation_ratio,
+      reservedHostMemoryMb: config.DEFAULT.reserved_host_memory_mb,
+      reservedHostDiskMb: config.DEFAULT.reserved_host_disk_mb,
+      reservedHostCpus: config.DEFAULT.reserved_host_cpus,
+    });
+    if (changed) changedNames.push(n.nodename);
+  }
+  changedNames.push(...(await deleteOrphanNodes(db, serviceId, names)));
+  for (const name of changedNames) await ctx.bus.notify('nodes', name);
+  return names;
+}

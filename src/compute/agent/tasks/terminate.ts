@@ -1,0 +1,53 @@
+import { releaseAllocation } from '../../../db/repos/compute-nodes.js';
+import { addInstanceFault, updateInstance } from '../../../db/repos/instances.js';
+import type { InstanceRow } from '../../../db/schema.js';
+import { now } from '../../../db/time.js';
+import { PowerState, TaskState, VmState } from '../../states.js';
+import { GuardLost, guardedTransaction, type AgentContext } from '../context.js';
+import { beginEvent } from '../events.js';
+import { instanceRef } from '../instance-spec.js';
+import { faultDetails, faultMessage } from './failure.js';
+
+/**
+ * Deletes a placed instance: destroy on the hypervisor (succeeds when already gone), then
+ * in ONE transaction release the allocation and mark the row deleted. A failed destroy
+ * leaves the server in ERROR with a fault (the user can delete again), as Nova does.
+ */
+export async function terminate(ctx: AgentContext, row: InstanceRow): Promise<void> {
+  const { db, driver, signal, host } = ctx;
+  const event = await beginEvent(db, row.uuid, 'delete', 'compute_terminate_instance', host);
+  try {
+    await driver.destroy(instanceRef(row), signal);
+  } catch (err) {
+    if (signal.aborted) throw err;
+    await event.finish('Error', faultDetails(err));
+    const updated = await updateInstance(db, row.uuid, { taskState: TaskState.DELETING, host }, { vm_state: VmState.ERROR, task_state: null });
+    if (updated) await addInstanceFault(db, { instanceUuid: row.uuid, code: 500, message: faultMessage(err), details: faultDetails(err), host });
+    return;
+  }
+  // The hypervisor side is done: the event says so before the row disappears from lists.
+  await event.finish('Success');
+  let node: string | undefined;
+  const t = now();
+  const ok = await guardedTransaction(db, async (trx) => {
+    node = await releaseAllocation(trx, row.uuid);
+    const updated = await updateInstance(
+      trx,
+      row.uuid,
+      { taskState: TaskState.DELETING, host },
+      {
+        deleted: 1,
+        deleted_at: t,
+        terminated_at: t,
+        vm_state: VmState.DELETED,
+        task_state: null,
+        power_state: PowerState.NOSTATE,
+        lease_owner: null,
+        lease_expires_at: null,
+      },
+    );
+    if (!updated) throw new GuardLost();
+  });
+  if (ok) ctx.logger.info({ instance: row.uuid }, 'instance deleted');
+  if (node !== undefined) await ctx.bus.notify('nodes', node);
+}
