@@ -10,7 +10,7 @@ export * from './soap/errors.js';
 export { CallCounter } from './soap/call-counter.js';
 export { withRequestId, currentRequestId, newOpId } from './soap/op-id.js';
 export * as methods from './methods/index.js';
-export { PropertyCollector, type ObjectProperties } from './property/collector.js';
+export { PropertyCollector, toProperties, type ObjectProperties } from './property/collector.js';
 export { ContainerView } from './property/container-view.js';
 export { inventoryTraversal, viewTraversal } from './property/traversal.js';
 export { retrieveInventory, inventorySpec, INVENTORY_PATHS, type Inventory, type InventoryType } from './property/inventory.js';

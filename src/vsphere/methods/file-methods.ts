@@ -1,6 +1,6 @@
 import type { CallOptions, RoundTripper } from '../soap/round-tripper.js';
 import type { ManagedObjectReference } from '../types/moref.js';
-import type { FileBackedVirtualDiskSpec, HostDatastoreBrowserSearchSpec } from '../types/datastore.js';
+import type { FileBackedVirtualDiskSpec, HostDatastoreBrowserSearchSpec, VirtualDiskSpec } from '../types/datastore.js';
 import { defined, expectMoref, invoke } from './invoke.js';
 
 type Ref = ManagedObjectReference;
@@ -22,7 +22,7 @@ export const copyDatastoreFileTask = (rt: RoundTripper, fm: Ref, sourceName: str
 export const moveDatastoreFileTask = (rt: RoundTripper, fm: Ref, sourceName: string, sourceDatacenter: Ref | undefined, destinationName: string, destinationDatacenter: Ref | undefined, force: boolean, o?: CallOptions): Promise<Ref> =>
   startTask(rt, 'MoveDatastoreFile_Task', fm, { sourceName, sourceDatacenter, destinationName, destinationDatacenter, force }, o);
 
-export const copyVirtualDiskTask = (rt: RoundTripper, vdm: Ref, sourceName: string, sourceDatacenter: Ref | undefined, destName: string, destDatacenter: Ref | undefined, destSpec: FileBackedVirtualDiskSpec | undefined, force: boolean, o?: CallOptions): Promise<Ref> =>
+export const copyVirtualDiskTask = (rt: RoundTripper, vdm: Ref, sourceName: string, sourceDatacenter: Ref | undefined, destName: string, destDatacenter: Ref | undefined, destSpec: VirtualDiskSpec | undefined, force: boolean, o?: CallOptions): Promise<Ref> =>
   startTask(rt, 'CopyVirtualDisk_Task', vdm, { sourceName, sourceDatacenter, destName, destDatacenter, destSpec, force }, o);
 
 export const createVirtualDiskTask = (rt: RoundTripper, vdm: Ref, name: string, datacenter: Ref | undefined, spec: FileBackedVirtualDiskSpec, o?: CallOptions): Promise<Ref> =>

@@ -1,10 +1,10 @@
 import { copyVirtualDiskTask, createVirtualDiskTask, deleteVirtualDiskTask } from '../methods/file-methods.js';
-import type { FileBackedVirtualDiskSpec } from '../types/datastore.js';
+import type { FileBackedVirtualDiskSpec, VirtualDiskSpec } from '../types/datastore.js';
 import type { ManagedObjectReference } from '../types/moref.js';
 import { ManagedObject, type TaskCallOptions } from './managed-object.js';
 
 export class VirtualDiskManager extends ManagedObject {
-  async copyVirtualDisk(source: string, destination: string, datacenter: ManagedObjectReference, options: TaskCallOptions & { destSpec?: FileBackedVirtualDiskSpec; force?: boolean } = {}): Promise<void> {
+  async copyVirtualDisk(source: string, destination: string, datacenter: ManagedObjectReference, options: TaskCallOptions & { destSpec?: VirtualDiskSpec; force?: boolean } = {}): Promise<void> {
     await this.runTask(copyVirtualDiskTask(this.ctx.rt, this.ref, source, datacenter, destination, datacenter, options.destSpec, options.force ?? false, options), options);
   }
 

@@ -29,6 +29,12 @@ export interface HostDatastoreBrowserSearchResults extends Decoded {
   readonly file?: readonly FileInfo[];
 }
 
+/** CopyVirtualDisk's destSpec: the disk type and adapter of the copy (VirtualDiskSpec). */
+export interface VirtualDiskSpec extends DataObject {
+  readonly diskType: string;
+  readonly adapterType: string;
+}
+
 export interface FileBackedVirtualDiskSpec extends DataObject {
   readonly diskType: string;
   readonly adapterType: string;

@@ -32,6 +32,9 @@ export interface VirtualDeviceBackingInfo extends DataObject {
   readonly deviceName?: string;
   readonly network?: ManagedObjectReference;
   readonly port?: DataObject;
+  /** A linked clone's delta disk names its base disk here. */
+  readonly parent?: VirtualDeviceBackingInfo;
+  readonly deltaDiskFormat?: string;
 }
 
 export interface VirtualDeviceConnectInfo extends DataObject {
