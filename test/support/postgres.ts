@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,9 +83,16 @@ export async function startPostgres(): Promise<TestPostgres> {
       return `postgresql://postgres@127.0.0.1:${port}/${name}`;
     },
     async stop() {
+      // pg's Pool.end() resolves before the server has seen every Terminate; a fast shutdown
+      // racing it would send "terminating connection" to sockets nobody listens on any more.
+      await waitForClientsToLeave(port);
       if (server.exitCode === null) {
         const exited = new Promise((r) => server.once('exit', r));
-        server.kill('SIGINT'); // fast shutdown
+        // Fast shutdown is SIGINT to the postmaster itself: `runuser` (when we are root)
+        // does not forward SIGINT, so signal the pid postgres wrote, not our child.
+        const pid = Number.parseInt(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0] ?? '', 10);
+        if (Number.isInteger(pid) && pid > 0) process.kill(pid, 'SIGINT');
+        else server.kill('SIGTERM');
         await exited;
       }
       rmSync(dir, { recursive: true, force: true });
@@ -95,4 +102,20 @@ export async function startPostgres(): Promise<TestPostgres> {
 
 function idOf(user: string, flag: '-u' | '-g'): string {
   return spawnSync('id', [flag, user], { encoding: 'utf8' }).stdout.trim();
+}
+
+async function waitForClientsToLeave(port: number): Promise<void> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+  await c.connect();
+  try {
+    for (let i = 0; i < 100; i++) {
+      const r = await c.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+      );
+      if (Number(r.rows[0]?.n ?? 0) === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await c.end();
+  }
 }
