@@ -22,7 +22,8 @@ export interface ComputeDriver {
   /** The compute nodes this driver serves, with their current resources. */
   listNodes(signal: AbortSignal): Promise<NodeResources[]>;
 
-  spawn(instance: InstanceSpec, image: ImageSource, signal: AbortSignal): Promise<SpawnResult>;
+  /** `hooks` is optional: a driver may report progress (0–100) while it moves the image. */
+  spawn(instance: InstanceSpec, image: ImageSource, signal: AbortSignal, hooks?: SpawnHooks): Promise<SpawnResult>;
   destroy(instance: InstanceRef, signal: AbortSignal): Promise<void>;
   powerOff(instance: InstanceRef, options: { timeoutSeconds: number }, signal: AbortSignal): Promise<void>;
   powerOn(instance: InstanceRef, signal: AbortSignal): Promise<void>;
@@ -41,7 +42,27 @@ export interface ComputeDriver {
   /** Optional: a console the dashboard's proxy can connect to. */
   getVncConsole?(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole>;
 
+  /**
+   * Optional periodic task (the agent calls it every [image_cache] manager_interval):
+   * removes cached images no instance uses that are older than the configured minimum age.
+   */
+  ageImageCache?(signal: AbortSignal): Promise<ImageCacheAgeingReport>;
+
   close(): Promise<void>;
+}
+
+export interface SpawnHooks {
+  /** Called with the spawn's progress in percent (e.g. while the image is transferred); for the server's `progress` field. */
+  readonly onProgress?: (percent: number) => void;
+}
+
+export interface ImageCacheAgeingReport {
+  /** Cache entries removed, as "<datastore>/<image id>" (or a driver's own naming). */
+  readonly removed: readonly string[];
+  /** Unused entries kept because they are younger than the minimum age. */
+  readonly keptYoung: number;
+  /** Entries in use by an instance. */
+  readonly inUse: number;
 }
 
 export interface DriverCapabilities {
