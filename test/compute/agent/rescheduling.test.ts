@@ -41,7 +41,7 @@ for (const dialect of DIALECTS) {
       const [uuid = ''] = await cloud.createServers(1);
       const row = await cloud.settled(uuid);
       assert.equal(row.vm_state, 'error');
-      assert.equal(JSON.parse(row.retry_nodes).length, 3);
+      assert.equal((JSON.parse(row.retry_nodes) as string[]).length, 3);
       const fault = await latestInstanceFault(h.db, uuid);
       assert.equal(fault?.message, `No valid host was found. Exceeded max scheduling attempts 3 for instance ${uuid}.`);
       assert.match(fault?.details ?? '', /Last exception: host is unhappy/);
