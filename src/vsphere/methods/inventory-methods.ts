@@ -2,7 +2,7 @@ import type { CallOptions, RoundTripper } from '../soap/round-tripper.js';
 import type { ManagedObjectReference } from '../types/moref.js';
 import type { HostPortGroupSpec } from '../types/network.js';
 import type { EntityPrivilege } from '../types/service.js';
-import { expectArray, expectMoref, invoke } from './invoke.js';
+import { defined, expectArray, expectMoref, invoke } from './invoke.js';
 
 type Ref = ManagedObjectReference;
 
@@ -25,4 +25,10 @@ export async function hasPrivilegeOnEntities(rt: RoundTripper, authz: Ref, entit
 
 export async function fetchUserPrivilegeOnEntities(rt: RoundTripper, authz: Ref, entities: readonly Ref[], userName: string, o?: CallOptions): Promise<{ entity: Ref; privileges?: string[] }[]> {
   return expectArray(await invoke(rt, 'FetchUserPrivilegeOnEntities', authz, { entities, userName }, 'idempotent', o), 'FetchUserPrivilegeOnEntities');
+}
+
+/** SearchIndex.FindByUuid: a VM by its BIOS uuid or (instanceUuid = true) its vCenter instance uuid. */
+export async function findByUuid(rt: RoundTripper, searchIndex: Ref, uuid: string, vmSearch: boolean, instanceUuid: boolean | undefined, datacenter: Ref | undefined, o?: CallOptions): Promise<Ref | undefined> {
+  const v = await invoke(rt, 'FindByUuid', searchIndex, defined({ datacenter, uuid, vmSearch, instanceUuid }), 'idempotent', o);
+  return v === undefined ? undefined : expectMoref(v, 'FindByUuid');
 }
