@@ -61,6 +61,36 @@ export interface ServerListFilter {
   readonly reservationId?: string;
 }
 
+/**
+ * The columns a server view shows. Lists read only these: materializing every column
+ * (user_data alone may be 64 KiB) dominates the cost of a large page.
+ */
+export const SERVER_VIEW_COLUMNS = [
+  'uuid',
+  'display_name',
+  'vm_state',
+  'task_state',
+  'power_state',
+  'project_id',
+  'user_id',
+  'host',
+  'node',
+  'image_ref',
+  'flavor',
+  'created_at',
+  'updated_at',
+  'access_ip_v4',
+  'access_ip_v6',
+  'key_name',
+  'config_drive',
+  'availability_zone',
+  'requested_availability_zone',
+  'launched_at',
+  'terminated_at',
+  'progress',
+] as const satisfies readonly (keyof InstanceRow)[];
+export type ServerViewRow = Pick<InstanceRow, (typeof SERVER_VIEW_COLUMNS)[number]>;
+
 function sortExpr(column: ServerSortColumn): RawBuilder<unknown> {
   return SERVER_SORT_COLUMNS[column] ? sql`coalesce(${sql.ref(column)}, '')` : sql.ref(column);
 }
@@ -76,8 +106,8 @@ export async function listServers(
   sorts: readonly ServerSort[],
   limit: number,
   marker?: InstanceRow,
-): Promise<InstanceRow[]> {
-  let q = db.selectFrom('instances').selectAll();
+): Promise<ServerViewRow[]> {
+  let q = db.selectFrom('instances').select(SERVER_VIEW_COLUMNS);
   if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
   if (filter.deleted === 'no') q = q.where('deleted', '=', 0);
   else if (filter.deleted === 'only') q = q.where('deleted', '=', 1);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { insertInstances } from '../../../src/db/repos/instances.js';
-import { addComputeNode, at, instance, list, startHarness, type ComputeHarness } from './harness.js';
+import { addComputeNode, at, instance, list, startHarness, str, type ComputeHarness } from './harness.js';
 
 describe('compute API: hypervisors, services, availability zones, limits, quota sets', () => {
   let t: ComputeHarness;
@@ -66,7 +66,7 @@ describe('compute API: hypervisors, services, availability zones, limits, quota 
       ['nova-compute', 'cmp2', 'az2', 'down', 'enabled'],
       ['nova-scheduler', 'ctl', 'internal', 'up', 'enabled'],
     ]);
-    assert.match(String(at(res.body, 'services', 0, 'updated_at')), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+    assert.match(str(res.body, 'services', 0, 'updated_at'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
     const filtered = await t.call('GET', '/compute/v2.1/os-services?binary=nova-compute&host=cmp2', 'admin');
     assert.equal(list(filtered.body, 'services').length, 1);
 
@@ -85,7 +85,7 @@ describe('compute API: hypervisors, services, availability zones, limits, quota 
     const busy = await t.call('DELETE', `/compute/v2.1/os-services/${cmp1.serviceId}`, 'admin');
     assert.equal(busy.status, 409);
     const ctl = list((await t.call('GET', '/compute/v2.1/os-services?binary=nova-scheduler', 'admin')).body, 'services')[0];
-    assert.equal((await t.call('DELETE', `/compute/v2.1/os-services/${String(at(ctl, 'id'))}`, 'admin')).status, 204);
+    assert.equal((await t.call('DELETE', `/compute/v2.1/os-services/${str(ctl, 'id')}`, 'admin')).status, 204);
     assert.equal((await t.call('DELETE', '/compute/v2.1/os-services/9999', 'admin')).status, 404);
   });
 
@@ -133,7 +133,7 @@ describe('compute API: hypervisors, services, availability zones, limits, quota 
     assert.equal(at(up.body, 'quota_set', 'cores'), 40);
     const below = await t.call('PUT', '/compute/v2.1/os-quota-sets/p-a', 'admin', { quota_set: { instances: 1 } });
     assert.equal(below.status, 400);
-    assert.match(String(at(below.body, 'badRequest', 'message')), /must be greater than or equal to already used and reserved 2/);
+    assert.match(str(below.body, 'badRequest', 'message'), /must be greater than or equal to already used and reserved 2/);
     assert.equal((await t.call('PUT', '/compute/v2.1/os-quota-sets/p-a', 'admin', { quota_set: { instances: 1, force: true } })).status, 200);
     assert.equal((await t.call('PUT', '/compute/v2.1/os-quota-sets/p-a', 'admin', { quota_set: { bananas: 1 } })).status, 400);
     assert.equal((await t.call('PUT', '/compute/v2.1/os-quota-sets/p-a', 'admin', { quota_set: { instances: -2 } })).status, 400);

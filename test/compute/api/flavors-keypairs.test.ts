@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { seedDefaultFlavors } from '../../../src/compute/api/index.js';
-import { at, list, PUBLIC_URL, startHarness, type ComputeHarness } from './harness.js';
+import { at, list, PUBLIC_URL, startHarness, str, type ComputeHarness } from './harness.js';
 
 describe('compute API: flavors', () => {
   let t: ComputeHarness;
@@ -38,7 +38,7 @@ describe('compute API: flavors', () => {
     assert.deepEqual(list(big.body, 'flavors').map((f) => at(f, 'name')), ['m1.xlarge']);
     const sorted = await t.call('GET', '/compute/v2.1/flavors?sort_key=memory_mb&sort_dir=desc&limit=2', 'member-a');
     assert.deepEqual(list(sorted.body, 'flavors').map((f) => at(f, 'id')), ['5', '4']);
-    const next = String(at(sorted.body, 'flavors_links', 0, 'href'));
+    const next = str(sorted.body, 'flavors_links', 0, 'href');
     const page2 = await t.call('GET', next.slice(PUBLIC_URL.length), 'member-a');
     assert.deepEqual(list(page2.body, 'flavors').map((f) => at(f, 'id')), ['3', '2']);
     assert.equal((await t.call('GET', '/compute/v2.1/flavors?minRam=lots', 'member-a')).status, 400);
@@ -51,7 +51,7 @@ describe('compute API: flavors', () => {
     assert.equal((await t.call('POST', '/compute/v2.1/flavors', 'member-a', body)).status, 403);
     const res = await t.call('POST', '/compute/v2.1/flavors', 'admin', body);
     assert.equal(res.status, 200, res.text);
-    const id = String(at(res.body, 'flavor', 'id'));
+    const id = str(res.body, 'flavor', 'id');
     assert.match(id, /^[0-9a-f-]{36}$/, 'id auto: a uuid');
     assert.equal(at(res.body, 'flavor', 'swap'), 512);
     assert.equal(at(res.body, 'flavor', 'OS-FLV-EXT-DATA:ephemeral'), 5);
@@ -123,9 +123,9 @@ describe('compute API: keypairs', () => {
     const res = await t.call('POST', '/compute/v2.1/os-keypairs', 'member-a', { keypair: { name: 'gen' } });
     assert.equal(res.status, 200, res.text);
     const k = at(res.body, 'keypair');
-    assert.match(String(at(k, 'private_key')), /^-----BEGIN RSA PRIVATE KEY-----\n/);
-    assert.match(String(at(k, 'public_key')), /^ssh-rsa AAAAB3NzaC1yc2E[A-Za-z0-9+/=]+ Generated-by-Nova$/);
-    assert.match(String(at(k, 'fingerprint')), /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/);
+    assert.match(str(k, 'private_key'), /^-----BEGIN RSA PRIVATE KEY-----\n/);
+    assert.match(str(k, 'public_key'), /^ssh-rsa AAAAB3NzaC1yc2E[A-Za-z0-9+/=]+ Generated-by-Nova$/);
+    assert.match(str(k, 'fingerprint'), /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/);
     assert.equal(at(k, 'user_id'), 'u-a');
     const shown = await t.call('GET', '/compute/v2.1/os-keypairs/gen', 'member-a');
     assert.equal(at(shown.body, 'keypair', 'private_key'), undefined, 'the private key is shown once, never stored');
@@ -150,10 +150,10 @@ describe('compute API: keypairs', () => {
     for (const key of ['ssh-rsa notbase64!!', 'ssh-dss AAAAB3NzaC1kc3MAAAA=', 'ssh-ed25519 AAAAC3NzaC1yc2E=', 'garbage']) {
       const res = await t.call('POST', '/compute/v2.1/os-keypairs', 'member-a', { keypair: { name: 'bad', public_key: key } });
       assert.equal(res.status, 400, key);
-      assert.match(String(at(res.body, 'badRequest', 'message')), /^Keypair data is invalid/);
+      assert.match(str(res.body, 'badRequest', 'message'), /^Keypair data is invalid/);
     }
     const unsafe = await t.call('POST', '/compute/v2.1/os-keypairs', 'member-a', { keypair: { name: 'a/b' } });
-    assert.match(String(at(unsafe.body, 'badRequest', 'message')), /unsafe characters/);
+    assert.match(str(unsafe.body, 'badRequest', 'message'), /unsafe characters/);
     const dup = await t.call('POST', '/compute/v2.1/os-keypairs', 'member-a', { keypair: { name: 'imported', public_key: ED25519 } });
     assert.equal(dup.status, 409);
     assert.equal(at(dup.body, 'conflictingRequest', 'message'), "Key pair 'imported' already exists.");

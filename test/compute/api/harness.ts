@@ -87,6 +87,14 @@ export function at(doc: Json | undefined, ...path: (string | number)[]): Json | 
   return cur;
 }
 
+/** The string at a path; throws (failing the test) when it is anything else. */
+export function str(doc: Json | undefined, ...path: (string | number)[]): string {
+  const v = at(doc, ...path);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  throw new Error(`expected a string at ${path.join('.')}, got ${JSON.stringify(v)}`);
+}
+
 export function list(doc: Json | undefined, ...path: (string | number)[]): Json[] {
   const v = at(doc, ...path);
   if (!Array.isArray(v)) throw new Error(`expected an array at ${path.join('.')}, got ${JSON.stringify(v)}`);

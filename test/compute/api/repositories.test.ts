@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { DatabaseHandle } from '../../../src/db/database.js';
 import { listNodes, serversOnNodes } from '../../../src/db/repos/compute-admin.js';
 import { addFlavorAccess, createFlavor, getFlavor, listFlavors, seedDefaultFlavors, setExtraSpecs, getExtraSpecs } from '../../../src/db/repos/flavors.js';
-import { insertInstances } from '../../../src/db/repos/instances.js';
+import { getInstance, insertInstances } from '../../../src/db/repos/instances.js';
 import { insertKeypair, listKeypairs } from '../../../src/db/repos/keypairs.js';
 import { computeUsage, defaultQuotas, projectQuotas, setProjectQuotas } from '../../../src/db/repos/quotas.js';
 import { listServers, metadataOf, releaseAllocation, writeMetadata } from '../../../src/db/repos/server-queries.js';
@@ -79,7 +79,7 @@ for (const dialect of DIALECTS) {
         const page = await listServers(h.db, h.dialect, { projectId: 'p-l', deleted: 'no' }, sorts, 3, marker);
         seen.push(...page.map((r) => r.uuid));
         if (page.length < 3) break;
-        marker = page[page.length - 1];
+        marker = await getInstance(h.db, page[page.length - 1]?.uuid ?? '');
       }
       assert.deepEqual(seen, [...rows].reverse().map((r) => r.uuid));
       const byName = await listServers(h.db, h.dialect, { projectId: 'p-l', deleted: 'no', nameRegex: 'srv-[12]$' }, sorts, 100);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { finishActionEvent, insertInstances, startActionEvent } from '../../../src/db/repos/instances.js';
-import { addComputeNode, at, instance, list, startHarness, type ComputeHarness } from './harness.js';
+import { addComputeNode, at, instance, list, startHarness, str, type ComputeHarness } from './harness.js';
 
 describe('compute API: server actions, delete, metadata, instance actions', () => {
   let t: ComputeHarness;
@@ -85,7 +85,7 @@ describe('compute API: server actions, delete, metadata, instance actions', () =
     for (const [body, message] of cases) {
       const res = await act(uuid, body);
       assert.equal(res.status, 400, JSON.stringify(body));
-      assert.match(String(at(res.body, 'badRequest', 'message')), message);
+      assert.match(str(res.body, 'badRequest', 'message'), message);
     }
     assert.equal((await row(uuid)).task_state, null);
   });
@@ -155,7 +155,7 @@ describe('compute API: server actions, delete, metadata, instance actions', () =
     assert.deepEqual(at((await t.call('PUT', `${base}/d`, 'member-a', { meta: { d: '5' } })).body, 'meta'), { d: '5' });
     const mismatch = await t.call('PUT', `${base}/d`, 'member-a', { meta: { e: '5' } });
     assert.equal(mismatch.status, 400);
-    assert.match(String(at(mismatch.body, 'badRequest', 'message')), /URI mismatch/);
+    assert.match(str(mismatch.body, 'badRequest', 'message'), /URI mismatch/);
     assert.equal((await t.call('PUT', `${base}/d`, 'member-a', { meta: { d: 5 } })).status, 400);
     assert.equal((await t.call('DELETE', `${base}/c`, 'member-a')).status, 204);
     assert.equal((await t.call('GET', `${base}/c`, 'member-a')).status, 404);
@@ -164,7 +164,7 @@ describe('compute API: server actions, delete, metadata, instance actions', () =
     const building = await make({ vm_state: 'building', task_state: 'spawning' });
     const refused = await t.call('POST', `/compute/v2.1/servers/${building}/metadata`, 'member-a', { metadata: { x: '1' } });
     assert.equal(refused.status, 409);
-    assert.match(String(at(refused.body, 'conflictingRequest', 'message')), /Cannot 'update metadata' instance .* vm_state building/);
+    assert.match(str(refused.body, 'conflictingRequest', 'message'), /Cannot 'update metadata' instance .* vm_state building/);
   });
 
   it('shows an instance action with its events to admins only', async () => {
@@ -178,7 +178,7 @@ describe('compute API: server actions, delete, metadata, instance actions', () =
     assert.equal(member.status, 200);
     assert.equal(at(member.body, 'instanceAction', 'action'), 'stop');
     assert.equal(at(member.body, 'instanceAction', 'request_id'), requestId);
-    assert.match(String(at(member.body, 'instanceAction', 'start_time')), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+    assert.match(str(member.body, 'instanceAction', 'start_time'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
     assert.equal(at(member.body, 'instanceAction', 'events'), undefined);
     const admin = await t.call('GET', `/compute/v2.1/servers/${uuid}/os-instance-actions/${requestId}`, 'admin');
     assert.deepEqual(list(admin.body, 'instanceAction', 'events').map((e) => [at(e, 'event'), at(e, 'result')]), [['compute_stop_instance', 'Success']]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { addComputeNode, addImage, at, list, PUBLIC_URL, SERVER, startHarness, type ComputeHarness } from './harness.js';
+import { addComputeNode, addImage, at, list, PUBLIC_URL, SERVER, startHarness, str, type ComputeHarness } from './harness.js';
 
 describe('compute API: server create', () => {
   let t: ComputeHarness;
@@ -17,7 +17,7 @@ describe('compute API: server create', () => {
     t.notes.length = 0;
     const res = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ metadata: { role: 'web' }, key_name: undefined }));
     assert.equal(res.status, 202, res.text);
-    const id = at(res.body, 'server', 'id');
+    const id = str(res.body, 'server', 'id');
     assert.equal(typeof id, 'string');
     assert.equal(res.headers['location'], `${PUBLIC_URL}/compute/v2.1/servers/${String(id)}`);
     assert.equal(typeof at(res.body, 'server', 'adminPass'), 'string');
@@ -48,7 +48,7 @@ describe('compute API: server create', () => {
   it('names multiple servers <name>-<n>, returns the reservation id when asked, and derives hostnames as Nova does', async () => {
     const res = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ name: 'My Web_Server.1', min_count: 2, max_count: 3, return_reservation_id: true }));
     assert.equal(res.status, 202, res.text);
-    const rid = at(res.body, 'reservation_id');
+    const rid = str(res.body, 'reservation_id');
     assert.match(String(rid), /^r-/);
     const rows = await t.h.db.selectFrom('instances').selectAll().where('reservation_id', '=', String(rid)).orderBy('launch_index').execute();
     assert.deepEqual(rows.map((r) => r.display_name), ['My Web_Server.1-1', 'My Web_Server.1-2', 'My Web_Server.1-3']);
@@ -66,7 +66,7 @@ describe('compute API: server create', () => {
       SERVER({ networks: 'none', availability_zone: 'az2', user_data: Buffer.from('#!/bin/sh\necho hi').toString('base64'), key_name: 'k1', config_drive: true }),
     );
     assert.equal(res.status, 202, res.text);
-    const row = await t.h.db.selectFrom('instances').selectAll().where('uuid', '=', String(at(res.body, 'server', 'id'))).executeTakeFirstOrThrow();
+    const row = await t.h.db.selectFrom('instances').selectAll().where('uuid', '=', str(res.body, 'server', 'id')).executeTakeFirstOrThrow();
     assert.equal(row.networks, '"none"');
     assert.equal(row.requested_availability_zone, 'az2');
     assert.equal(row.key_name, 'k1');
@@ -79,13 +79,13 @@ describe('compute API: server create', () => {
   it('lets an admin force a host with zone:host, and refuses that to members and for unknown hosts', async () => {
     const ok = await t.call('POST', '/compute/v2.1/servers', 'admin', SERVER({ availability_zone: 'nova:cmp1' }));
     assert.equal(ok.status, 202, ok.text);
-    const row = await t.h.db.selectFrom('instances').selectAll().where('uuid', '=', String(at(ok.body, 'server', 'id'))).executeTakeFirstOrThrow();
+    const row = await t.h.db.selectFrom('instances').selectAll().where('uuid', '=', str(ok.body, 'server', 'id')).executeTakeFirstOrThrow();
     assert.equal(row.requested_host, 'cmp1');
     assert.equal(row.requested_availability_zone, 'nova');
     assert.equal((await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ availability_zone: 'nova:cmp1' }))).status, 403);
     const unknown = await t.call('POST', '/compute/v2.1/servers', 'admin', SERVER({ availability_zone: 'nova:nohost' }));
     assert.equal(unknown.status, 400);
-    assert.match(String(at(unknown.body, 'badRequest', 'message')), /Compute host nohost could not be found/);
+    assert.match(str(unknown.body, 'badRequest', 'message'), /Compute host nohost could not be found/);
   });
 
   const bad: [string, unknown, number, RegExp][] = [
@@ -109,7 +109,7 @@ describe('compute API: server create', () => {
       const before = await count();
       const res = await t.call('POST', '/compute/v2.1/servers', 'member-a', body);
       assert.equal(res.status, status, res.text);
-      assert.match(String(at(res.body, 'badRequest', 'message')), message);
+      assert.match(str(res.body, 'badRequest', 'message'), message);
       assert.equal(await count(), before);
     });
   }
@@ -127,23 +127,23 @@ describe('compute API: server create', () => {
     assert.equal(flavor.status, 200, flavor.text);
     const hidden = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ flavorRef: 'secret' }));
     assert.equal(hidden.status, 400);
-    assert.match(String(at(hidden.body, 'badRequest', 'message')), /Flavor secret could not be found\./);
+    assert.match(str(hidden.body, 'badRequest', 'message'), /Flavor secret could not be found\./);
     await t.call('POST', '/compute/v2.1/flavors/secret/action', 'admin', { addTenantAccess: { tenant: 'p-a' } });
     assert.equal((await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ flavorRef: `${PUBLIC_URL}/compute/flavors/secret` }))).status, 202);
 
     await t.h.db.updateTable('flavors').set({ disabled: 1 }).where('flavorid', '=', 'secret').execute();
     const disabled = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ flavorRef: 'secret' }));
-    assert.match(String(at(disabled.body, 'badRequest', 'message')), /Flavor is disabled\./);
+    assert.match(str(disabled.body, 'badRequest', 'message'), /Flavor is disabled\./);
 
     await addImage(t.h, '33333333-3333-4333-8333-333333333333', { status: 'queued' });
     const queued = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ imageRef: '33333333-3333-4333-8333-333333333333' }));
-    assert.match(String(at(queued.body, 'badRequest', 'message')), /is not active/);
+    assert.match(str(queued.body, 'badRequest', 'message'), /is not active/);
     await addImage(t.h, '44444444-4444-4444-8444-444444444444', { visibility: 'private', owner: 'p-b' });
     const other = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ imageRef: '44444444-4444-4444-8444-444444444444' }));
-    assert.match(String(at(other.body, 'badRequest', 'message')), /could not be found/);
+    assert.match(str(other.body, 'badRequest', 'message'), /could not be found/);
     await addImage(t.h, '55555555-5555-4555-8555-555555555555', { minRam: 4096 });
     const small = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ imageRef: '55555555-5555-4555-8555-555555555555' }));
-    assert.match(String(at(small.body, 'badRequest', 'message')), /memory is too small/);
+    assert.match(str(small.body, 'badRequest', 'message'), /memory is too small/);
   });
 
   it('forbids readers and unauthenticated callers', async () => {
@@ -173,14 +173,14 @@ describe('compute API: create quotas', () => {
   it('refuses metadata beyond metadata_items with 403', async () => {
     const res = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ metadata: { a: '1', b: '2', c: '3' } }));
     assert.equal(res.status, 403);
-    assert.match(String(at(res.body, 'forbidden', 'message')), /metadata items exceeds 2/);
+    assert.match(str(res.body, 'forbidden', 'message'), /metadata items exceeds 2/);
   });
 
   it('creates up to the instances quota, then answers Nova’s quota message; min/max_count shrink to what fits', async () => {
     assert.equal((await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER())).status, 202);
     const some = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ min_count: 1, max_count: 5, return_reservation_id: true }));
     assert.equal(some.status, 202, some.text);
-    const made = await t.h.db.selectFrom('instances').select('uuid').where('reservation_id', '=', String(at(some.body, 'reservation_id'))).execute();
+    const made = await t.h.db.selectFrom('instances').select('uuid').where('reservation_id', '=', str(some.body, 'reservation_id')).execute();
     assert.equal(made.length, 2, 'only two more fit the instances quota of 3');
     const over = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER());
     assert.equal(over.status, 403);

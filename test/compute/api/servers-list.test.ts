@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { insertInstances, addInstanceFault } from '../../../src/db/repos/instances.js';
-import { at, instance, list, PUBLIC_URL, startHarness, type ComputeHarness } from './harness.js';
+import { at, instance, list, PUBLIC_URL, startHarness, str, type ComputeHarness } from './harness.js';
 
 describe('compute API: server list, show, update', () => {
   let t: ComputeHarness;
@@ -32,7 +32,7 @@ describe('compute API: server list, show, update', () => {
     assert.equal(first.status, 200);
     const names = list(first.body, 'servers').map((s) => at(s, 'name'));
     assert.deepEqual(names, ['broken', 'db-5', 'web-4', 'db-3']);
-    const next = String(at(first.body, 'servers_links', 0, 'href'));
+    const next = str(first.body, 'servers_links', 0, 'href');
     assert.ok(next.startsWith(`${PUBLIC_URL}/compute/v2.1/servers?`), next);
     const page2 = await t.call('GET', next.slice(PUBLIC_URL.length), 'member-a');
     const all = [...names, ...list(page2.body, 'servers').map((s) => at(s, 'name'))];
@@ -61,7 +61,7 @@ describe('compute API: server list, show, update', () => {
     let url = '/compute/v2.1/servers?limit=3&sort_key=display_name&sort_dir=desc';
     for (let i = 0; i < 5 && url; i++) {
       const r = await t.call('GET', url, 'member-a');
-      seen.push(...list(r.body, 'servers').map((s) => String(at(s, 'name'))));
+      seen.push(...list(r.body, 'servers').map((s) => str(s, 'name')));
       const href = at(r.body, 'servers_links', 0, 'href');
       url = typeof href === 'string' ? href.slice(PUBLIC_URL.length) : '';
     }
@@ -86,7 +86,7 @@ describe('compute API: server list, show, update', () => {
     assert.equal(at(s, 'status'), 'ACTIVE');
     assert.equal(at(s, 'tenant_id'), 'p-a');
     assert.deepEqual(at(s, 'metadata'), { k: 'v' });
-    assert.match(String(at(s, 'hostId')), /^[0-9a-f]{56}$/);
+    assert.match(str(s, 'hostId'), /^[0-9a-f]{56}$/);
     assert.equal(at(s, 'flavor', 'id'), '1');
     assert.equal(at(s, 'image', 'links', 0, 'href'), `${PUBLIC_URL}/compute/images/11111111-1111-4111-8111-111111111111`);
     assert.equal(at(s, 'created'), '2026-01-01T00:00:00Z');

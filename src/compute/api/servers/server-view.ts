@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { InstanceFaultRow, InstanceRow } from '../../../db/schema.js';
+import type { ServerViewRow } from '../../../db/repos/server-queries.js';
+import type { InstanceFaultRow } from '../../../db/schema.js';
 import { apiTime } from '../../../db/time.js';
 import { serverStatus, type FlavorSnapshot } from '../../states.js';
 import type { Linker } from '../request.js';
@@ -17,12 +18,12 @@ export interface ServerViewContext {
 const PROGRESS_STATUSES = new Set(['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING']);
 const FAULT_STATUSES = new Set(['ERROR', 'DELETED']);
 
-export function serverSummary(row: InstanceRow, linker: Linker) {
+export function serverSummary(row: Pick<ServerViewRow, 'uuid' | 'display_name'>, linker: Linker) {
   return { id: row.uuid, name: row.display_name, links: linker.links('servers', row.uuid) };
 }
 
 /** Nova's 2.1 detail view, including the OS-EXT-* extension attributes it always shows at 2.1. */
-export function serverDetail(row: InstanceRow, v: ServerViewContext): Record<string, unknown> {
+export function serverDetail(row: ServerViewRow, v: ServerViewContext): Record<string, unknown> {
   const status = serverStatus(row.vm_state, row.task_state);
   const flavor = parseFlavor(row.flavor);
   const out: Record<string, unknown> = {
