@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { DatastoreFileNotFoundError, isFault, type Client, type DatastoreLocation, type ManagedObjectReference } from '../../../vsphere/index.js';
+import type { Logger } from '../../../log.js';
+import { DriverError, type ImageSource } from '../driver.js';
+import { descriptorCapacity, flatDescriptor } from './vmdk-descriptor.js';
+
+/** A disk or ISO in the datastore image cache, ready to boot from. */
+export interface CachedImage {
+  readonly kind: 'disk' | 'iso';
+  /** "[datastore] <cache folder>/<image id>/<image id>.vmdk" (or .iso). */
+  readonly path: string;
+  readonly capacityBytes: number;
+  /** Whether this call moved the image's bytes (false: it was cached already). */
+  readonly transferred: boolean;
+}
+
+export interface CacheTarget {
+  readonly datacenter: { readonly ref: ManagedObjectReference; readonly name: string };
+  readonly datastore: string;
+}
+
+/** How an image's bits become a cached datastore disk. */
+type Layout = 'flat' | 'convert' | 'iso';
+
+/** vmware_disktype (Nova: preallocated by default) and disk_format → how the bits are stored. */
+export function imageLayout(image: ImageSource): Layout {
+  if (image.diskFormat === 'iso') return 'iso';
+  if (image.diskFormat === 'raw') return 'flat';
+  if (image.diskFormat !== 'vmdk' && image.diskFormat !== null) {
+    throw new DriverError('invalid_image', `image ${image.id} has disk_format ${image.diskFormat}; the VMware driver boots vmdk, raw and iso images`);
+  }
+  const type = image.properties['vmware_disktype'] ?? 'preallocated';
+  switch (type) {
+    case 'preallocated':
+    case 'thin':
+    case 'eagerZeroedThick':
+      return 'flat';
+    case 'sparse':
+    case 'streamOptimized':
+      return 'convert';
+    default:
+      throw new DriverError('invalid_image', `image property vmware_disktype = ${type} is not one of preallocated, thin, sparse, streamOptimized`);
+  }
+}
+
+/**
+ * One image cache per datastore, `[ds] <cache_prefix>vmware_base/<image id>/`, shared by
+ * every agent that uses the datastore. The descriptor `<id>.vmdk` is written last, so its
+ * presence means "complete". Concurrent requests for one image on one datastore share
+ * one transfer; a process remembers what it found cached, so a warm boot costs nothing here.
+ */
+export class ImageCache {
+  readonly #inflight = new Map<string, Promise<CachedImage>>();
+  readonly #known = new Map<string, CachedImage>();
+
+  constructor(
+    private readonly client: Client,
+    private readonly folder: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** The folder of an image's cache entry, without datastore. */
+  imageFolder(imageId: string): string {
+    return `${this.folder}/${imageId}`;
+  }
+
+  /** Whether this process is moving (or converting) the image onto the datastore right now. */
+  busy(datastore: string, imageId: string): boolean {
+    for (const k of this.#inflight.keys()) if (k.endsWith(`|${datastore}|${imageId}`)) return true;
+    return false;
+  }
+
+  /** Writes a small file (a marker) in the cache. */
+  mark(target: CacheTarget, path: string, text: string, signal: AbortSignal): Promise<void> {
+    return this.#writeSmall(target, path, text, signal);
+  }
+
+  /** Forgets what this process knows of an entry (after ageing removed it). */
+  forget(datastore: string, imageId: string): void {
+    for (const k of [...this.#known.keys()]) if (k.endsWith(`|${datastore}|${imageId}`)) this.#known.delete(k);
+  }
+
+  async ensure(target: CacheTarget, image: ImageSource, adapterType: string, options: { signal: AbortSignal; onProgress?: (fraction: number) => void }): Promise<CachedImage> {
+    const key = `${target.datacenter.name}|${target.datastore}|${image.id}`;
+    const known = this.#known.get(key);
+    if (known !== undefined) return { ...known, transferred: false };
+    let p = this.#inflight.get(key);
+    if (p === undefined) {
+      p = this.#load(target, image, adapterType, options).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, p);
+      const got = await p;
+      this.#known.set(key, got);
+      return got;
+    }
+    return { ...(await p), transferred: false };
+  }
+
+  async #load(target: CacheTarget, image: ImageSource, adapterType: string, options: { signal: AbortSignal; onProgress?: (fraction: number) => void }): Promise<CachedImage> {
+    const layout = imageLayout(image);
+    const dir = this.imageFolder(image.id);
+    const name = layout === 'iso' ? `${image.id}.iso` : `${image.id}.vmdk`;
+    const marker = layout === 'iso' ? `${dir}/${image.id}.iso.complete` : `${dir}/${name}`;
+    const found = await this.#readSmall(target, marker, options.signal);
+    const path = `[${target.datastore}] ${dir}/${name}`;
+    if (found !== undefined) {
+      const capacity = layout === 'iso' ? 0 : (descriptorCapacity(found) ?? image.virtualSize ?? image.size ?? 0);
+      return { kind: layout === 'iso' ? 'iso' : 'disk', path, capacityBytes: capacity, transferred: false };
+    }
+    const size = image.size;
+    if (size === null) throw new DriverError('invalid_image', `image ${image.id} has no size: it has no data to boot from`);
+    this.log.info({ image: image.id, datastore: target.datastore, bytes: size, layout }, 'caching image on datastore');
+    const loc = (p: string): DatastoreLocation => ({ datacenter: target.datacenter.name, datastore: target.datastore, path: p });
+    const progress = (bytes: number): void => options.onProgress?.(size === 0 ? 1 : bytes / size);
+    const upload = async (p: string): Promise<void> => {
+      const stream = await image.open(null, options.signal);
+      await this.client.files.upload(loc(p), stream, { size, signal: options.signal, onProgress: progress });
+    };
+    if (layout === 'iso') {
+      await upload(`${dir}/${name}`);
+      await this.#writeSmall(target, marker, `${new Date().toISOString()}\n`, options.signal);
+      return { kind: 'iso', path, capacityBytes: 0, transferred: true };
+    }
+    if (layout === 'flat') {
+      await upload(`${dir}/${image.id}-flat.vmdk`);
+      await this.#writeSmall(target, marker, flatDescriptor(image.id, size, adapterType), options.signal);
+      return { kind: 'disk', path, capacityBytes: size, transferred: true };
+    }
+    // sparse / streamOptimized: upload to a temporary folder, let vSphere convert it to a
+    // thin disk once (CopyVirtualDisk), and cache the converted disk.
+    const tmp = `${dir}/tmp-${randomUUID()}`;
+    const tmpDisk = `[${target.datastore}] ${tmp}/${image.id}-src.vmdk`;
+    try {
+      await upload(`${tmp}/${image.id}-src.vmdk`);
+      await this.#convert(target, tmpDisk, path, adapterType, options.signal);
+    } finally {
+      await this.client.fileManager().deleteFile(`[${target.datastore}] ${tmp}`, target.datacenter.ref, { signal: options.signal }).catch((err: unknown) => {
+        this.log.warn({ err, path: tmp }, 'could not remove the temporary image folder');
+      });
+    }
+    const text = await this.#readSmall(target, marker, options.signal);
+    return { kind: 'disk', path, capacityBytes: (text === undefined ? undefined : descriptorCapacity(text)) ?? image.virtualSize ?? size, transferred: true };
+  }
+
+  async #convert(target: CacheTarget, source: string, dest: string, adapterType: string, signal: AbortSignal): Promise<void> {
+    const vdm = this.client.virtualDiskManager();
+    const destSpec = { _type: 'VirtualDiskSpec', diskType: 'thin', adapterType: adapterType === 'ide' ? 'ide' : adapterType === 'busLogic' ? 'busLogic' : 'lsiLogic' };
+    try {
+      await vdm.copyVirtualDisk(source, dest, target.datacenter.ref, { destSpec, signal });
+    } catch (err) {
+      // vcsim (and some vCenter versions) refuse a destSpec on vCenter: copy as is.
+      if (!isFault(err, 'NotImplemented')) throw err;
+      await vdm.copyVirtualDisk(source, dest, target.datacenter.ref, { signal });
+    }
+  }
+
+  async #readSmall(target: CacheTarget, path: string, signal: AbortSignal): Promise<string | undefined> {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        total += chunk.length;
+        // A descriptor is a few hundred bytes; never hold a big file in memory.
+        if (total <= 64 * 1024) chunks.push(chunk);
+        cb();
+      },
+    });
+    try {
+      await this.client.files.download({ datacenter: target.datacenter.name, datastore: target.datastore, path }, sink, { signal });
+      return Buffer.concat(chunks).toString('utf8');
+    } catch (err) {
+      if (err instanceof DatastoreFileNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async #writeSmall(target: CacheTarget, path: string, text: string, signal: AbortSignal): Promise<void> {
+    const body = Buffer.from(text, 'utf8');
+    await this.client.files.upload({ datacenter: target.datacenter.name, datastore: target.datastore, path }, Readable.from([body]), { size: body.length, signal });
+  }
+}
