@@ -18,7 +18,7 @@ export interface ImageHarness {
   readonly storeDir: string;
   /** Files in the store directory (committed images and any temporary upload files). */
   storeFiles(): string[];
-  call(token: string, method: InjectOptions['method'], url: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  call(token: string, method: NonNullable<InjectOptions['method']>, url: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
   /** POST /image/v2/images as `token`; returns the created image body. */
   create(token: string, body: Record<string, unknown>): Promise<Record<string, unknown>>;
   close(): Promise<void>;

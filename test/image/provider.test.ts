@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { text } from 'node:stream/consumers';
+import { after, before, describe, it } from 'node:test';
+import { createImageProvider } from '../../src/image/index.js';
+import { FileImageStore } from '../../src/image/store/file-store.js';
+import { OCTET, startImageApi, type ImageHarness } from './harness.js';
+
+describe('image provider for the compute agent', () => {
+  let h: ImageHarness;
+  before(async () => {
+    h = await startImageApi();
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  it('streams an active image in its stored format and refuses other formats clearly', async () => {
+    const img = await h.create('member-a', { name: 'boot', disk_format: 'qcow2', container_format: 'bare', hypervisor_type: 'qemu' });
+    const id = String(img['id']);
+    const provider = createImageProvider(h.handle.db, new FileImageStore(h.storeDir));
+    const signal = AbortSignal.timeout(10_000);
+    await assert.rejects(provider.get(id, signal), /queued: only an active image/);
+    await assert.rejects(provider.get('00000000-0000-0000-0000-000000000000', signal), /could not be found/);
+
+    assert.equal((await h.call('member-a', 'PUT', `/image/v2/images/${id}/file`, Buffer.from('qcow2 bytes'), OCTET)).statusCode, 204);
+    const source = await provider.get(id, signal);
+    assert.equal(source.diskFormat, 'qcow2');
+    assert.equal(source.size, 11);
+    assert.deepEqual(source.properties, { hypervisor_type: 'qemu' });
+    assert.equal(await text(await source.open(null, signal)), 'qcow2 bytes');
+    assert.equal(await text(await source.open('qcow2', signal)), 'qcow2 bytes');
+    await assert.rejects(source.open('vmdk', signal), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'image_format_unavailable');
+      assert.match(err.message, /stored as qcow2; the driver asked for vmdk/);
+      return true;
+    });
+  });
+});
