@@ -7,7 +7,7 @@ import { VmwareDriver } from '../../../../src/compute/drivers/vmware/index.js';
 import { PowerState } from '../../../../src/compute/states.js';
 import { startTestVcsim, type TestVcsim } from '../../../vsphere/vcsim-harness.js';
 import { pyvmomiView } from './pyvmomi.js';
-import { instanceSpec, simOptions, testImage } from './support.js';
+import { datastorePath, instanceSpec, simOptions, testImage } from './support.js';
 
 const DISK = Buffer.alloc(1024 * 1024, 1);
 const t = (): AbortSignal => AbortSignal.timeout(30_000);
@@ -79,10 +79,10 @@ describe('VMware driver lifecycle', () => {
   });
 
   it('destroy removes the VM and its files; destroying again succeeds', async () => {
-    assert.ok(existsSync(join(sim.datastoreDir, ref.uuid)), 'the VM folder exists before');
+    assert.ok(existsSync(join(datastorePath(sim), ref.uuid)), 'the VM folder exists before');
     await driver.destroy(ref, t());
     assert.equal(await state(), undefined);
-    assert.ok(!existsSync(join(sim.datastoreDir, ref.uuid)));
+    assert.ok(!existsSync(join(datastorePath(sim), ref.uuid)));
     await driver.destroy(ref, t());
     await driver.destroy({ ...ref, driverInfo: {} }, t());
     assert.deepEqual(await driver.getInstanceState(ref, t()), { exists: false, powerState: PowerState.NOSTATE });

@@ -6,7 +6,7 @@ import { DriverError } from '../../../../src/compute/drivers/driver.js';
 import { VmwareDriver } from '../../../../src/compute/drivers/vmware/index.js';
 import { startTestVcsim, type TestVcsim } from '../../../vsphere/vcsim-harness.js';
 import { pyvmomiView } from './pyvmomi.js';
-import { instanceSpec, simOptions, testImage } from './support.js';
+import { datastorePath, instanceSpec, simOptions, testImage } from './support.js';
 
 const DISK = Buffer.alloc(3 * 1024 * 1024, 7);
 
@@ -15,11 +15,7 @@ describe('VMware driver spawn', () => {
   let driver: VmwareDriver;
   let node: string;
   let node2: string;
-  const dsDir = (): string => {
-    // The harness keeps each datastore in a directory below datastoreDir.
-    const entries = readdirSync(sim.datastoreDir);
-    return entries.includes('vmware_base') || entries.length !== 1 ? sim.datastoreDir : join(sim.datastoreDir, entries[0] ?? '');
-  };
+  const dsDir = (): string => datastorePath(sim);
   before(async () => {
     sim = await startTestVcsim({ clusters: 2, hostsPerCluster: 2 });
     driver = new VmwareDriver(simOptions(sim));

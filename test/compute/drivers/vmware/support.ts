@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FlavorSnapshot } from '../../../../src/compute/states.js';
 import type { ImageSource, InstanceSpec } from '../../../../src/compute/drivers/driver.js';
@@ -62,4 +64,11 @@ export function testImage(data: Buffer, extra: { id?: string; diskFormat?: strin
       return Promise.resolve(Readable.from([data]));
     },
   };
+}
+
+/** The local directory behind vcsim's only datastore (LocalDS_0). */
+export function datastorePath(sim: Vcsim): string {
+  const entries = readdirSync(sim.datastoreDir);
+  if (entries.length !== 1 || entries[0] === undefined) throw new Error(`expected one datastore directory in ${sim.datastoreDir}: ${entries.join(', ')}`);
+  return join(sim.datastoreDir, entries[0]);
 }
