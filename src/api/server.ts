@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { UnauthorizedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuthContext, Authenticator } from './context.js';
@@ -35,8 +35,8 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     loggerInstance,
     bodyLimit: options.maxBodySize,
     genReqId: () => `req-${randomUUID()}`,
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: true,
+    // One log line per request, written by our onResponse hook (with the status and duration).
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
