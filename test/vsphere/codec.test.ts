@@ -141,3 +141,10 @@ describe('decorators', () => {
     assert.equal(ids[2], 'mine');
   });
 });
+
+describe('vim25 codec: character references', () => {
+  it('decodes &#xA; (how Go encodes a newline), decimal references and named entities in one pass', async () => {
+    const { decodeEntities } = await import('../../src/vsphere/soap/xml-decode.js');
+    assert.equal(decodeEntities('name:web-1&#xA;projectid:p&#10;x &lt;a&gt; &amp;#xA; &quot;q&apos;'), 'name:web-1\nprojectid:p\nx <a> &#xA; "q\'');
+  });
+});

@@ -11,9 +11,24 @@ const parser = new XMLParser({
   parseTagValue: false,
   parseAttributeValue: false,
   trimValues: false,
-  processEntities: true,
+  // Entities are decoded by decodeEntities in one pass: the parser knows only the five
+  // named ones, and Go's encoder (vcsim, and vCenter's own) writes newlines as &#xA;.
+  processEntities: false,
   htmlEntities: false,
 });
+
+const ENTITY = /&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g;
+const NAMED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** XML character and entity references, decoded in a single pass (so "&amp;#xA;" stays "&#xA;"). */
+export function decodeEntities(s: string): string {
+  if (!s.includes('&')) return s;
+  return s.replace(ENTITY, (m, e: string) => {
+    if (e.startsWith('#x')) return String.fromCodePoint(Number.parseInt(e.slice(2), 16));
+    if (e.startsWith('#')) return String.fromCodePoint(Number.parseInt(e.slice(1), 10));
+    return NAMED[e] ?? m;
+  });
+}
 
 /** Parses a document into ordered nodes; throws on malformed XML. */
 export function parseXml(xml: string): XmlNode[] {
@@ -39,13 +54,15 @@ export function childrenOf(node: XmlNode): XmlNode[] {
 }
 
 export function attrsOf(node: XmlNode): Readonly<Record<string, string>> {
-  return (node[':@'] as Record<string, string> | undefined) ?? {};
+  const raw = node[':@'] as Record<string, string> | undefined;
+  if (raw === undefined) return {};
+  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, decodeEntities(v)]));
 }
 
 export function textOf(node: XmlNode): string {
   let s = '';
   for (const c of childrenOf(node)) if (typeof c['#text'] === 'string') s += c['#text'];
-  return s;
+  return decodeEntities(s);
 }
 
 export function elementsOf(node: XmlNode): XmlNode[] {
