@@ -52,12 +52,17 @@ export function imageLayout(image: ImageSource): Layout {
  */
 export class ImageCache {
   readonly #inflight = new Map<string, Promise<CachedImage>>();
-  readonly #known = new Map<string, CachedImage>();
+  readonly #known = new Map<string, { image: CachedImage; at: number }>();
 
+  /**
+   * `knownTtlMs`: how long this process trusts that an entry it saw is still there. Another
+   * agent's ageing may remove an entry unused for the minimum age, so the TTL stays below it.
+   */
   constructor(
     private readonly client: Client,
     private readonly folder: string,
     private readonly log: Logger,
+    private readonly knownTtlMs = 600_000,
   ) {}
 
   /** The folder of an image's cache entry, without datastore. */
@@ -84,13 +89,13 @@ export class ImageCache {
   async ensure(target: CacheTarget, image: ImageSource, adapterType: string, options: { signal: AbortSignal; onProgress?: (fraction: number) => void }): Promise<CachedImage> {
     const key = `${target.datacenter.name}|${target.datastore}|${image.id}`;
     const known = this.#known.get(key);
-    if (known !== undefined) return { ...known, transferred: false };
+    if (known !== undefined && Date.now() - known.at < this.knownTtlMs) return { ...known.image, transferred: false };
     let p = this.#inflight.get(key);
     if (p === undefined) {
       p = this.#load(target, image, adapterType, options).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, p);
       const got = await p;
-      this.#known.set(key, got);
+      this.#known.set(key, { image: got, at: Date.now() });
       return got;
     }
     return { ...(await p), transferred: false };

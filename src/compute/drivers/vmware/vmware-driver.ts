@@ -64,7 +64,7 @@ export class VmwareDriver implements ComputeDriver {
       await checkPrivileges(client, targets, signal);
       const ctx: VmwareContext = {
         client, options: o, log: this.#log,
-        cache: new ImageCache(client, o.cacheFolder, this.#log),
+        cache: new ImageCache(client, o.cacheFolder, this.#log, Math.min(600_000, (o.removeUnusedMinimumAgeSeconds * 1000) / 2)),
         folders: new ProjectFolders(client),
         vnc: new VncPortAllocator(o.vncPort, o.vncPortTotal),
         target: (nodename) => {
