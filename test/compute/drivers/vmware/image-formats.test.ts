@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DriverError } from '../../../../src/compute/drivers/driver.js';
+import { VmwareDriver } from '../../../../src/compute/drivers/vmware/index.js';
+import { startTestVcsim, type TestVcsim } from '../../../vsphere/vcsim-harness.js';
+import { pyvmomiView } from './pyvmomi.js';
+import { datastorePath, instanceSpec, simOptions, testImage } from './support.js';
+
+const t = (): AbortSignal => AbortSignal.timeout(30_000);
+
+describe('VMware driver image formats', () => {
+  let sim: TestVcsim;
+  let driver: VmwareDriver;
+  let node: string;
+  before(async () => {
+    sim = await startTestVcsim({ clusters: 1, hostsPerCluster: 1 });
+    driver = new VmwareDriver(simOptions(sim, { clusterNames: ['DC0_C0'] }));
+    await driver.init(t());
+    node = (await driver.listNodes(t()))[0]?.nodename ?? '';
+  });
+  after(async () => {
+    await driver.close();
+    await sim.stop();
+  });
+
+  it('a raw image is cached as a flat disk with a descriptor of its size, bytes intact', async () => {
+    const data = Buffer.alloc(2 * 1024 * 1024);
+    data.write('raw-image-marker', 1024 * 1024);
+    const image = testImage(data, { diskFormat: 'raw', properties: { vmware_adaptertype: 'ide' } });
+    const inst = instanceSpec(node);
+    await driver.spawn(inst, image, t());
+    const dir = join(datastorePath(sim), 'vmware_base', image.id);
+    assert.deepEqual(readFileSync(join(dir, `${image.id}-flat.vmdk`)), data);
+    assert.match(readFileSync(join(dir, `${image.id}.vmdk`), 'utf8'), new RegExp(`RW 4096 VMFS "${image.id}-flat.vmdk"[\\s\\S]*ddb.adapterType = "ide"`));
+    const vm = (await pyvmomiView(sim)).vms.find((v) => v.name === inst.uuid);
+    // ide: the disk sits on the VM's built-in IDE controller, no SCSI controller is added.
+    assert.equal(vm?.disks[0]?.controllerKey, 200);
+    assert.ok(!vm?.controllers.some((c) => /SCSI|LsiLogic|BusLogic/.test(c.type)));
+  });
+
+  it('an ISO boots from a CD-ROM with a blank root disk of the flavor\'s size (no linked clone)', async () => {
+    const image = testImage(Buffer.alloc(256 * 1024, 3), { diskFormat: 'iso' });
+    const inst = instanceSpec(node);
+    const { driverInfo } = await driver.spawn(inst, image, t());
+    assert.equal(driverInfo['linkedClone'], false);
+    assert.ok(existsSync(join(datastorePath(sim), 'vmware_base', image.id, `${image.id}.iso`)));
+    const vm = (await pyvmomiView(sim)).vms.find((v) => v.name === inst.uuid);
+    assert.equal(vm?.disks.length, 1);
+    assert.equal(vm?.disks[0]?.parent, null);
+    assert.equal(vm?.disks[0]?.capacityKB, 1024 * 1024);
+  });
+
+  it('an unknown vmware_disktype or disk_format is a clear fault before anything moves', async () => {
+    const bad = testImage(Buffer.alloc(1024), { properties: { vmware_disktype: 'floppy' } });
+    await assert.rejects(driver.spawn(instanceSpec(node), bad, t()), (e: unknown) => e instanceof DriverError && /vmware_disktype = floppy/.test(e.message));
+    const qcow = testImage(Buffer.alloc(1024), { diskFormat: 'qcow2' });
+    await assert.rejects(driver.spawn(instanceSpec(node), qcow, t()), (e: unknown) => e instanceof DriverError && /disk_format qcow2/.test(e.message));
+    assert.equal(bad.opens() + qcow.opens(), 0);
+  });
+});
