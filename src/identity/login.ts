@@ -4,6 +4,7 @@ import type { ProjectRow, UserRow } from '../db/schema.js';
 import { UnauthorizedError } from '../errors.js';
 import type { AuthRequest, ProjectSelector, UserSelector } from './auth-request.js';
 import type { IdentityEnv } from './deps.js';
+import type { EventLog } from './event-log.js';
 import { isDefaultDomain } from './domains.js';
 import { effectiveRoles } from './implied-roles.js';
 import { burnPasswordCheck, verifyPassword } from './passwords.js';
@@ -15,20 +16,20 @@ import { issueToken, resolveToken, type ResolvedToken } from './tokens.js';
  * for rescoping), picks the scope, and issues a token. Every failure is the same 401,
  * so a caller learns nothing about which users or projects exist.
  */
-export async function login(env: IdentityEnv, req: AuthRequest): Promise<{ token: string; resolved: ResolvedToken }> {
+export async function login(env: IdentityEnv, req: AuthRequest, log: EventLog): Promise<{ token: string; resolved: ResolvedToken }> {
   const now = env.clock();
   let user: UserRow;
   let methods: string[];
   let auditIds: string[];
   let expiresAtMs = now + env.tokenSeconds * 1000;
   if (req.identity.method === 'password') {
-    user = await checkPassword(env, req.identity.user, req.identity.password);
+    user = await checkPassword(env, log, req.identity.user, req.identity.password);
     methods = ['password'];
     auditIds = [newAuditId()];
   } else {
     const parent = await resolveToken(env.db, tokenHash(req.identity.token), now);
     const found = parent ? await getUser(env.db, parent.user.id) : undefined;
-    if (!parent || !found) throw denied(env, 'token', 'the token is invalid, expired or revoked');
+    if (!parent || !found) throw denied(log, 'token', 'the token is invalid, expired or revoked');
     user = found;
     // A rescoped token never outlives the one it came from, and keeps its audit chain.
     methods = ['token', ...parent.methods.filter((m) => m !== 'token')];
@@ -40,14 +41,14 @@ export async function login(env: IdentityEnv, req: AuthRequest): Promise<{ token
   let roles: { id: string; name: string }[] = [];
   switch (req.scope.kind) {
     case 'unsupported':
-      throw denied(env, user.id, 'only project scope is supported');
+      throw denied(log, user.id, 'only project scope is supported');
     case 'unscoped':
       break;
     case 'project': {
       const p = await findProject(env, req.scope.project);
-      if (!p || p.enabled !== 1) throw denied(env, user.id, 'project not found or disabled');
+      if (!p || p.enabled !== 1) throw denied(log, user.id, 'project not found or disabled');
       roles = await effectiveRoles(env.db, user.id, p.id);
-      if (roles.length === 0) throw denied(env, user.id, 'no role on the project');
+      if (roles.length === 0) throw denied(log, user.id, 'no role on the project');
       project = p;
       break;
     }
@@ -66,18 +67,18 @@ export async function login(env: IdentityEnv, req: AuthRequest): Promise<{ token
   }
 
   const issued = await issueToken(env.db, { user, project, roles, methods, auditIds, issuedAtMs: now, expiresAtMs });
-  env.logger.info({ user_id: user.id, project_id: project?.id ?? null, methods, audit_id: auditIds[0] }, 'token issued');
+  log.info({ user_id: user.id, project_id: project?.id ?? null, methods, audit_id: auditIds[0] }, 'token issued');
   return issued;
 }
 
-async function checkPassword(env: IdentityEnv, sel: UserSelector, password: string): Promise<UserRow> {
+async function checkPassword(env: IdentityEnv, log: EventLog, sel: UserSelector, password: string): Promise<UserRow> {
   const user = await findUser(env, sel);
   if (!user) {
     await burnPasswordCheck(password);
-    throw denied(env, 'id' in sel ? sel.id : sel.name, 'no such user');
+    throw denied(log, 'id' in sel ? sel.id : sel.name, 'no such user');
   }
-  if (!(await verifyPassword(password, user.password_hash))) throw denied(env, user.id, 'wrong password');
-  if (user.enabled !== 1) throw denied(env, user.id, 'user disabled');
+  if (!(await verifyPassword(password, user.password_hash))) throw denied(log, user.id, 'wrong password');
+  if (user.enabled !== 1) throw denied(log, user.id, 'user disabled');
   return user;
 }
 
@@ -94,7 +95,7 @@ async function findProject(env: IdentityEnv, sel: ProjectSelector): Promise<Proj
 }
 
 /** The one answer to every failed authentication; the reason goes to the log only. */
-function denied(env: IdentityEnv, who: string, reason: string): UnauthorizedError {
-  env.logger.warn({ who, reason }, 'authentication failed');
+function denied(log: EventLog, who: string, reason: string): UnauthorizedError {
+  log.warn({ who, reason }, 'authentication failed');
   return new UnauthorizedError();
 }

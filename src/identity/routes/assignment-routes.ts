@@ -21,7 +21,7 @@ export function assignmentRoutes(app: FastifyInstance, env: IdentityEnv): void {
     adminOnly(caller(req), 'create_grant');
     const { projectId, userId, roleId } = await existingParts(env, param(req, 'project_id'), param(req, 'user_id'), param(req, 'role_id'));
     await grantRole(env.db, userId, projectId, roleId);
-    env.logger.info({ user_id: userId, project_id: projectId, role_id: roleId }, 'role granted');
+    req.log.info({ user_id: userId, project_id: projectId, role_id: roleId }, 'role granted');
     return reply.status(204).send();
   });
 
@@ -39,7 +39,7 @@ export function assignmentRoutes(app: FastifyInstance, env: IdentityEnv): void {
     if (!(await revokeRole(env.db, userId, projectId, roleId))) throw assignmentNotFound(roleId, userId, projectId);
     // Tokens read roles at validation: drop cached validations so the loss applies at once.
     env.revoked();
-    env.logger.info({ user_id: userId, project_id: projectId, role_id: roleId }, 'role revoked');
+    req.log.info({ user_id: userId, project_id: projectId, role_id: roleId }, 'role revoked');
     return reply.status(204).send();
   });
 

@@ -17,7 +17,7 @@ import { caller, header, query } from './request.js';
 /** `/v3/auth/*`: issue, validate and revoke tokens; what the caller's token gives access to. */
 export function authRoutes(app: FastifyInstance, env: IdentityEnv): void {
   app.post('/v3/auth/tokens', { config: { public: true } }, async (req, reply) => {
-    const { token, resolved } = await login(env, parseAuthRequest(req.body));
+    const { token, resolved } = await login(env, parseAuthRequest(req.body), req.log);
     const catalog = queryFlag(query(req, 'nocatalog')) ? null : tokenCatalog(env.publicUrl());
     return reply.status(201).header('x-subject-token', token).send(tokenView(resolved, catalog));
   });
@@ -32,7 +32,7 @@ export function authRoutes(app: FastifyInstance, env: IdentityEnv): void {
     const { resolved } = await subjectToken(req, env);
     await revokeToken(env.db, resolved.hash);
     env.revoked();
-    env.logger.info({ user_id: resolved.user.id, audit_id: resolved.auditIds[0] }, 'token revoked');
+    req.log.info({ user_id: resolved.user.id, audit_id: resolved.auditIds[0] }, 'token revoked');
     return reply.status(204).send();
   });
 

@@ -52,7 +52,7 @@ export function projectRoutes(app: FastifyInstance, env: IdentityEnv): void {
     checkUnsupported(body);
     const result = await insertProject(env.db, { id: newId(), name, description, domainId: DEFAULT_DOMAIN.id, enabled, createdAt: new Date(env.clock()).toISOString() });
     if (!result.ok) throw duplicate(name);
-    env.logger.info({ project_id: result.row.id, name }, 'project created');
+    req.log.info({ project_id: result.row.id, name }, 'project created');
     return reply.status(201).send({ project: projectView(result.row, env.v3Url()) });
   });
 
@@ -87,7 +87,7 @@ export function projectRoutes(app: FastifyInstance, env: IdentityEnv): void {
       await revokeTokensOfProject(env.db, id);
       env.revoked();
     }
-    env.logger.info({ project_id: id, enabled: updated.enabled === 1 }, 'project updated');
+    req.log.info({ project_id: id, enabled: updated.enabled === 1 }, 'project updated');
     return { project: projectView(updated, env.v3Url()) };
   });
 
@@ -96,7 +96,7 @@ export function projectRoutes(app: FastifyInstance, env: IdentityEnv): void {
     const id = param(req, 'project_id');
     if (!(await deleteProject(env.db, id))) throw new NotFoundError('Project', id);
     env.revoked();
-    env.logger.info({ project_id: id }, 'project deleted');
+    req.log.info({ project_id: id }, 'project deleted');
     return reply.status(204).send();
   });
 }

@@ -31,7 +31,7 @@ export function roleRoutes(app: FastifyInstance, env: IdentityEnv): void {
     if (options !== undefined && Object.keys(options).length > 0) throw invalidField('role/options', 'role options are not supported.');
     const result = await insertRole(env.db, { id: newId(), name });
     if (!result.ok) throw new ConflictError(`Conflict occurred attempting to store role - Duplicate entry found with name ${name}.`);
-    env.logger.info({ role_id: result.row.id, name }, 'role created');
+    req.log.info({ role_id: result.row.id, name }, 'role created');
     return reply.status(201).send({ role: roleView(result.row, env.v3Url()) });
   });
 
@@ -52,7 +52,7 @@ export function roleRoutes(app: FastifyInstance, env: IdentityEnv): void {
     if ((ROLES as readonly string[]).includes(r.name)) throw new ForbiddenError(`The built-in role ${r.name} cannot be deleted.`);
     await deleteRole(env.db, id);
     env.revoked();
-    env.logger.info({ role_id: id, name: r.name }, 'role deleted');
+    req.log.info({ role_id: id, name: r.name }, 'role deleted');
     return reply.status(204).send();
   });
 

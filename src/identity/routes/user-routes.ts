@@ -65,7 +65,7 @@ export function userRoutes(app: FastifyInstance, env: IdentityEnv): void {
       createdAt: new Date(env.clock()).toISOString(),
     });
     if (!result.ok) throw duplicate(name);
-    env.logger.info({ user_id: result.row.id, name }, 'user created');
+    req.log.info({ user_id: result.row.id, name }, 'user created');
     return reply.status(201).send({ user: userView(result.row, env.v3Url()) });
   });
 
@@ -88,7 +88,7 @@ export function userRoutes(app: FastifyInstance, env: IdentityEnv): void {
     if (updated === 'duplicate') throw duplicate(patch.name ?? '');
     if (!updated) throw new NotFoundError('User', id);
     if (patch.passwordHash !== undefined || patch.enabled === false) env.revoked();
-    env.logger.info({ user_id: id, enabled: updated.enabled === 1, password_changed: patch.passwordHash !== undefined }, 'user updated');
+    req.log.info({ user_id: id, enabled: updated.enabled === 1, password_changed: patch.passwordHash !== undefined }, 'user updated');
     return { user: userView(updated, env.v3Url()) };
   });
 
@@ -97,7 +97,7 @@ export function userRoutes(app: FastifyInstance, env: IdentityEnv): void {
     const id = param(req, 'user_id');
     if (!(await deleteUser(env.db, id))) throw new NotFoundError('User', id);
     env.revoked();
-    env.logger.info({ user_id: id }, 'user deleted');
+    req.log.info({ user_id: id }, 'user deleted');
     return reply.status(204).send();
   });
 
@@ -130,12 +130,12 @@ export function userRoutes(app: FastifyInstance, env: IdentityEnv): void {
       throw new UnauthorizedError();
     }
     if (!(await verifyPassword(original, user.password_hash)) || user.enabled !== 1) {
-      env.logger.warn({ user_id: id }, 'password change refused: original password wrong or user disabled');
+      req.log.warn({ user_id: id }, 'password change refused: original password wrong or user disabled');
       throw new UnauthorizedError();
     }
     await updateUser(env.db, id, { passwordHash: await hashPassword(password) });
     env.revoked();
-    env.logger.info({ user_id: id }, 'password changed by the user');
+    req.log.info({ user_id: id }, 'password changed by the user');
     return reply.status(204).send();
   });
 }
