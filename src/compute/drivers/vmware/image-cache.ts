@@ -102,16 +102,37 @@ export class ImageCache {
   }
 
   async #load(target: CacheTarget, image: ImageSource, adapterType: string, options: { signal: AbortSignal; onProgress?: (fraction: number) => void }): Promise<CachedImage> {
+    const found = await this.#lookup(target, image, options.signal);
+    if (found !== undefined) return found;
+    try {
+      return await this.#transfer(target, image, adapterType, options);
+    } catch (err) {
+      // A failed transfer leaves nothing behind: the entry is ours alone until its descriptor exists.
+      await this.client.fileManager().deleteFile(`[${target.datastore}] ${this.imageFolder(image.id)}`, target.datacenter.ref, { signal: AbortSignal.timeout(60_000) }).catch((e: unknown) => {
+        if (!isFault(e, 'FileNotFound')) this.log.warn({ err: e, image: image.id }, 'could not remove a failed cache entry');
+      });
+      throw err;
+    }
+  }
+
+  /** The entry, when its descriptor (or ISO marker) shows it complete. */
+  async #lookup(target: CacheTarget, image: ImageSource, signal: AbortSignal): Promise<CachedImage | undefined> {
     const layout = imageLayout(image);
     const dir = this.imageFolder(image.id);
     const name = layout === 'iso' ? `${image.id}.iso` : `${image.id}.vmdk`;
     const marker = layout === 'iso' ? `${dir}/${image.id}.iso.complete` : `${dir}/${name}`;
-    const found = await this.#readSmall(target, marker, options.signal);
+    const found = await this.#readSmall(target, marker, signal);
+    if (found === undefined) return undefined;
+    const capacity = layout === 'iso' ? 0 : (descriptorCapacity(found) ?? image.virtualSize ?? image.size ?? 0);
+    return { kind: layout === 'iso' ? 'iso' : 'disk', path: `[${target.datastore}] ${dir}/${name}`, capacityBytes: capacity, transferred: false };
+  }
+
+  async #transfer(target: CacheTarget, image: ImageSource, adapterType: string, options: { signal: AbortSignal; onProgress?: (fraction: number) => void }): Promise<CachedImage> {
+    const layout = imageLayout(image);
+    const dir = this.imageFolder(image.id);
+    const name = layout === 'iso' ? `${image.id}.iso` : `${image.id}.vmdk`;
+    const marker = layout === 'iso' ? `${dir}/${image.id}.iso.complete` : `${dir}/${name}`;
     const path = `[${target.datastore}] ${dir}/${name}`;
-    if (found !== undefined) {
-      const capacity = layout === 'iso' ? 0 : (descriptorCapacity(found) ?? image.virtualSize ?? image.size ?? 0);
-      return { kind: layout === 'iso' ? 'iso' : 'disk', path, capacityBytes: capacity, transferred: false };
-    }
     const size = image.size;
     if (size === null) throw new DriverError('invalid_image', `image ${image.id} has no size: it has no data to boot from`);
     this.log.info({ image: image.id, datastore: target.datastore, bytes: size, layout }, 'caching image on datastore');

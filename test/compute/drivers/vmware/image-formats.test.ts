@@ -59,4 +59,23 @@ describe('VMware driver image formats', () => {
     await assert.rejects(driver.spawn(instanceSpec(node), qcow, t()), (e: unknown) => e instanceof DriverError && /disk_format qcow2/.test(e.message));
     assert.equal(bad.opens() + qcow.opens(), 0);
   });
+
+  it('a transfer that fails (image service stream breaks) leaves no file in the cache and no VM', async () => {
+    const image = testImage(Buffer.alloc(1024 * 1024, 4));
+    const broken = { ...image, open: () => Promise.reject(new Error('image store unavailable')) };
+    const inst = instanceSpec(node);
+    await assert.rejects(driver.spawn(inst, broken, t()), (e: unknown) => e instanceof DriverError && /^spawn failed while caching the image: image store unavailable/.test(e.message));
+    assert.ok(!existsSync(join(datastorePath(sim), 'vmware_base', image.id)));
+    assert.ok(!(await pyvmomiView(sim)).vms.some((v) => v.name === inst.uuid));
+  });
+
+  it('sparse: converted by CopyVirtualDisk; vcsim 0.24 cannot copy a sparse disk, and the failure leaves nothing behind', async () => {
+    // vcsim's VirtualDiskManager copies only "<name>-flat.vmdk" + descriptor pairs, so the
+    // conversion a vCenter performs fails here with FileNotFound: what this test checks is
+    // that the step is named, the opID given, and the temporary upload removed.
+    const image = testImage(Buffer.alloc(64 * 1024, 5), { properties: { vmware_disktype: 'sparse' } });
+    await assert.rejects(driver.spawn(instanceSpec(node), image, t()), (e: unknown) => e instanceof DriverError && /^spawn failed while caching the image: vSphere fault FileNotFound.*CopyVirtualDisk.*\(opID polyvisor-/.test(e.message));
+    assert.equal(image.opens(), 1);
+    assert.ok(!existsSync(join(datastorePath(sim), 'vmware_base', image.id)));
+  });
 });
