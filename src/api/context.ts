@@ -7,7 +7,7 @@ export interface AuthContext {
   readonly projectName: string | null;
   readonly roles: readonly string[];
   readonly isAdmin: boolean;
-  /** Seconds-since-epoch expiry, for X-Subject-Token validation responses. */
+  /** Expiry as an ISO-8601 UTC timestamp, for X-Subject-Token validation responses. */
   readonly expiresAt: string;
 }
 
