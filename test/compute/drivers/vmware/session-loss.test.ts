@@ -36,7 +36,7 @@ describe('VMware driver: the vCenter session ends during boots', () => {
       await admin.terminateSessions([key]);
       await sim.setMethodDelay('CreateVM_Task', 0);
       const results = await Promise.allSettled(boots);
-      assert.deepEqual(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), []);
+      assert.deepEqual(results.filter((r) => r.status === 'rejected').map((r) => String(r.reason)), []);
       assert.equal(driver.client.session.loginCount, logins + 1, 'one shared re-login');
       const vms = (await pyvmomiView(sim)).vms;
       for (const inst of insts) assert.equal(vms.find((v) => v.name === inst.uuid)?.powerState, 'poweredOn', inst.uuid);
