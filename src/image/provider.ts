@@ -1,17 +1,22 @@
+import { createReadStream } from 'node:fs';
 import { addAbortSignal, type Readable } from 'node:stream';
 import type { ImageProvider, ImageSource } from '../compute/drivers/driver.js';
 import type { Db } from '../db/database.js';
 import { getImage, imageProperties } from '../db/repos/images.js';
 import { ConflictError, NotFoundError, PolyvisorError } from '../errors.js';
 import type { ImageStore } from './store/image-store.js';
+import { qemuSourceFormat, variantFor } from './variants/variant-format.js';
+import { VariantCache } from './variants/variant-cache.js';
 
 /**
  * How the compute agent reads an image for a driver. Only active images with data can be
- * booted. `open` serves the format the image is stored in; producing another format
- * (qcow2 ↔ VMDK ↔ raw) is the disk-format service's job and not available yet, so asking
- * for one fails clearly instead of handing a driver bytes it cannot read.
+ * booted. `open(null)` (or the stored format) streams the stored bytes; `open('vmdk' |
+ * 'qcow2' | 'raw')` streams the variant in that format, produced once with qemu-img next to
+ * the original and reused afterwards, so an image uploaded once boots on VMware and KVM.
+ * Options: `variants` (default: in the store's variantsDirectory, when it has local files).
  */
-export function createImageProvider(db: Db, store: ImageStore): ImageProvider {
+export function createImageProvider(db: Db, store: ImageStore, options: { variants?: VariantCache } = {}): ImageProvider {
+  const variants = options.variants ?? (store.variantsDirectory === undefined ? undefined : new VariantCache(store.variantsDirectory));
   return {
     async get(imageId: string, signal: AbortSignal): Promise<ImageSource> {
       signal.throwIfAborted();
@@ -31,14 +36,19 @@ export function createImageProvider(db: Db, store: ImageStore): ImageProvider {
         properties: imageProperties(row),
         async open(format: string | null, openSignal: AbortSignal): Promise<Readable> {
           openSignal.throwIfAborted();
-          if (format !== null && format !== row.disk_format) {
+          const properties = imageProperties(row);
+          const plan = format === null ? ({ kind: 'same' } as const) : variantFor(row.disk_format, properties, format);
+          if (plan.kind === 'same') return addAbortSignal(openSignal, await store.open(location));
+          const sourceFormat = qemuSourceFormat(row.disk_format, properties);
+          if (plan.kind === 'unavailable' || !variants || !store.localPath || sourceFormat === undefined) {
             throw new PolyvisorError(
               'image_format_unavailable',
-              `Image ${row.id} is stored as ${row.disk_format ?? 'an unknown format'}; the driver asked for ${format}, and image conversion is not available.`,
+              `Image ${row.id} is stored as ${row.disk_format ?? 'an unknown format'}; the driver asked for ${format ?? ''}, which ${plan.kind === 'unavailable' ? 'cannot be made from it' : 'this image store cannot produce (it has no local files)'}.`,
               { details: { image: row.id, stored: row.disk_format, wanted: format } },
             );
           }
-          return addAbortSignal(openSignal, await store.open(location));
+          const variant = await variants.ensure({ location, path: store.localPath(location), format: sourceFormat }, plan.target, openSignal);
+          return addAbortSignal(openSignal, createReadStream(variant.path));
         },
       };
     },

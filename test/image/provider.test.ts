@@ -14,7 +14,7 @@ describe('image provider for the compute agent', () => {
     await h.close();
   });
 
-  it('streams an active image in its stored format and refuses other formats clearly', async () => {
+  it('streams an active image in its stored format and refuses formats it cannot make clearly', async () => {
     const img = await h.create('member-a', { name: 'boot', disk_format: 'qcow2', container_format: 'bare', hypervisor_type: 'qemu' });
     const id = String(img['id']);
     const provider = createImageProvider(h.handle.db, new FileImageStore(h.storeDir));
@@ -29,9 +29,9 @@ describe('image provider for the compute agent', () => {
     assert.deepEqual(source.properties, { hypervisor_type: 'qemu' });
     assert.equal(await text(await source.open(null, signal)), 'qcow2 bytes');
     assert.equal(await text(await source.open('qcow2', signal)), 'qcow2 bytes');
-    await assert.rejects(source.open('vmdk', signal), (err: Error & { code?: string }) => {
+    await assert.rejects(source.open('vhdx', signal), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'image_format_unavailable');
-      assert.match(err.message, /stored as qcow2; the driver asked for vmdk/);
+      assert.match(err.message, /stored as qcow2; the driver asked for vhdx, which cannot be made from it/);
       return true;
     });
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,6 +9,7 @@ import { DigestStream } from './digest-stream.js';
 import type { ByteRange, ImageStore, PutOptions, PutResult } from './image-store.js';
 
 const TEMP_PREFIX = '.upload-';
+const VARIANTS = 'variants';
 // Locations are names we made ourselves; anything else (a path, "..") is refused.
 const LOCATION = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -27,6 +28,15 @@ export class FileImageStore implements ImageStore {
 
   get directory(): string {
     return this.#dir;
+  }
+
+  /** Format variants (qcow2 ↔ VMDK ↔ raw) live next to the originals, named after them. */
+  get variantsDirectory(): string {
+    return join(this.#dir, VARIANTS);
+  }
+
+  localPath(location: string): string {
+    return this.#path(location);
   }
 
   async put(data: Readable, options: PutOptions = {}): Promise<PutResult> {
@@ -60,6 +70,8 @@ export class FileImageStore implements ImageStore {
     await unlink(this.#path(location)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
+    const variants = await readdir(this.variantsDirectory).catch(() => [] as string[]);
+    await Promise.all(variants.filter((n) => n.startsWith(`${location}.`)).map((n) => rm(join(this.variantsDirectory, n), { force: true })));
   }
 
   #path(location: string): string {

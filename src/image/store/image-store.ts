@@ -44,6 +44,13 @@ export interface ImageStore {
   put(data: Readable, options?: PutOptions): Promise<PutResult>;
   /** Streams stored data; NotFoundError when the location holds nothing. */
   open(location: string, range?: ByteRange): Promise<Readable>;
-  /** Removes stored data; succeeds when it is already gone. */
+  /** Removes stored data (and any format variants made from it); succeeds when it is already gone. */
   delete(location: string): Promise<void>;
+  /**
+   * Optional: a local file holding the data, for tools that need random access (qemu-img
+   * converting to another format). Stores without one cannot produce format variants.
+   */
+  localPath?(location: string): string;
+  /** Optional: the directory where format variants of this store's images are kept. */
+  readonly variantsDirectory?: string;
 }
