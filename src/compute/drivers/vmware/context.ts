@@ -15,6 +15,8 @@ export interface VmwareContext {
   readonly cache: ImageCache;
   readonly folders: ProjectFolders;
   readonly vnc: VncPortAllocator;
+  /** Our VMs that existed when the driver started: spawning one of them resumes an interrupted build. */
+  readonly existingAtStart: Set<string>;
   /** The compute target (cluster) of a node name; throws when the driver does not serve it. */
   target(nodename: string): ComputeTarget;
 }

@@ -33,7 +33,7 @@ export async function destroy(ctx: VmwareContext, instance: InstanceRef, signal:
 }
 
 /** Powers off and destroys; false when the VM does not exist (any more). */
-async function removeVm(vm: VirtualMachine, signal: AbortSignal, opId: string, at: (step: string) => void): Promise<boolean> {
+export async function removeVm(vm: VirtualMachine, signal: AbortSignal, opId: string, at: (step: string) => void): Promise<boolean> {
   try {
     at('powering off');
     const state = await vm.powerState({ signal });

@@ -19,7 +19,7 @@ export function powerStateOf(vsphere: unknown): PowerState {
 }
 
 /** Every VM below the root folder with `paths`, in one RetrievePropertiesEx (paged only if the server pages). */
-export async function retrieveVms(ctx: VmwareContext, paths: readonly string[], signal: AbortSignal): Promise<ObjectProperties[]> {
+export async function retrieveVms(ctx: Pick<VmwareContext, 'client' | 'options'>, paths: readonly string[], signal: AbortSignal): Promise<ObjectProperties[]> {
   const contents = await ctx.client.pc.retrieve(
     [{ propSet: [{ type: 'VirtualMachine', pathSet: paths }], objectSet: [{ obj: ctx.client.content.rootFolder, skip: true, selectSet: inventoryTraversal({ vms: true }) }] }],
     { signal, maxObjects: ctx.options.maximumObjects },
@@ -44,11 +44,17 @@ export async function listInstanceStates(ctx: VmwareContext, signal: AbortSignal
   return out;
 }
 
-/** The VNC ports every VM of the vCenter uses (RemoteDisplay.vnc.port), read once at start-up. */
-export async function usedVncPorts(ctx: VmwareContext, signal: AbortSignal): Promise<number[]> {
-  const vms = await retrieveVms(ctx, ['config.extraConfig'], signal);
+/**
+ * Read once at start-up, in one call: the VNC ports every VM of the vCenter uses
+ * (RemoteDisplay.vnc.port), and the instance uuids of our VMs that exist already (a spawn
+ * of one of those is a build resumed after a restart).
+ */
+export async function startupScan(ctx: Pick<VmwareContext, 'client' | 'options'>, signal: AbortSignal): Promise<{ ports: number[]; ours: Set<string> }> {
+  const vms = await retrieveVms(ctx, ['name', 'config.instanceUuid', 'config.extraConfig'], signal);
   const ports: number[] = [];
+  const ours = new Set<string>();
   for (const o of vms) {
+    if (isOurs(o)) ours.add(String(o.props['name']));
     const extra = o.props['config.extraConfig'];
     if (!Array.isArray(extra)) continue;
     for (const e of extra as { key?: unknown; value?: unknown }[]) {
@@ -58,5 +64,5 @@ export async function usedVncPorts(ctx: VmwareContext, signal: AbortSignal): Pro
       }
     }
   }
-  return ports;
+  return { ports, ours };
 }

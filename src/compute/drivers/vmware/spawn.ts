@@ -1,4 +1,6 @@
-import { isFault, type ManagedObjectReference, type VirtualMachine } from '../../../vsphere/index.js';
+import { isFault, type ManagedObjectReference, type VirtualMachine, type VirtualMachineConfigSpec } from '../../../vsphere/index.js';
+import { removeVm } from './destroy.js';
+import { searchVm } from './vm-lookup.js';
 import { DriverError, type ImageSource, type InstanceSpec, type SpawnHooks, type SpawnResult } from '../driver.js';
 import { driverFailure, stepOpId, type VmwareContext } from './context.js';
 import { imageLayout } from './image-cache.js';
@@ -86,7 +88,7 @@ export async function spawn(ctx: VmwareContext, instance: InstanceSpec, image: I
     });
     step = 'creating the VM';
     opId = stepOpId(instance.uuid, 'createvm');
-    vm = await ctx.client.folder(folder).createVM(spec, target.resourcePool, { signal, opId });
+    vm = await createVm(ctx, folder, target.resourcePool, spec, instance.uuid, signal, opId);
     if (cached.kind === 'disk' && !linked) {
       // Full copy: the cached disk is copied into the VM's folder, then attached (grown to the flavor's size).
       step = 'copying the image disk';
@@ -108,6 +110,33 @@ export async function spawn(ctx: VmwareContext, instance: InstanceSpec, image: I
     const failure = driverFailure('spawn', step, opId, err);
     await cleanup(ctx, target, ds.name, instance.uuid, vm?.ref, vncPort);
     throw failure;
+  }
+}
+
+/**
+ * CreateVM_Task. A DuplicateName means an earlier spawn of this very instance was cut
+ * short (the agent was killed and now resumes the build): that VM is removed and the
+ * creation made again, so a resumed spawn converges on one running VM. The normal path
+ * costs nothing extra.
+ */
+async function createVm(ctx: VmwareContext, folder: ManagedObjectReference, pool: ManagedObjectReference, spec: VirtualMachineConfigSpec, uuid: string, signal: AbortSignal, opId: string): Promise<VirtualMachine> {
+  if (ctx.existingAtStart.delete(uuid)) {
+    // Built (partly) before this process started: remove that VM first. No cost otherwise.
+    const old = await searchVm(ctx, uuid, signal);
+    if (old !== undefined) {
+      ctx.log.warn({ instance: uuid, vm: old.ref.value }, 'removing the VM an interrupted spawn of this instance left');
+      await removeVm(old, signal, opId, () => undefined);
+    }
+  }
+  try {
+    return await ctx.client.folder(folder).createVM(spec, pool, { signal, opId });
+  } catch (err) {
+    if (!isFault(err, 'DuplicateName')) throw err;
+    const old = await searchVm(ctx, uuid, signal);
+    if (old === undefined) throw err;
+    ctx.log.warn({ instance: uuid, vm: old.ref.value }, 'removing the VM an interrupted spawn of this instance left, then creating it again');
+    await removeVm(old, signal, opId, () => undefined);
+    return ctx.client.folder(folder).createVM(spec, pool, { signal, opId: `${opId}-again` });
   }
 }
 

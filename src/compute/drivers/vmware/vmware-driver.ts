@@ -13,7 +13,7 @@ import type { VmwareContext } from './context.js';
 import { destroy } from './destroy.js';
 import { ImageCache } from './image-cache.js';
 import * as power from './power.js';
-import { listInstanceStates, powerStateOf, usedVncPorts } from './power-sync.js';
+import { listInstanceStates, powerStateOf, startupScan } from './power-sync.js';
 import { ProjectFolders } from './project-folder.js';
 import { HYPERVISOR_TYPE, nodeResources } from './resources.js';
 import { spawn } from './spawn.js';
@@ -62,8 +62,11 @@ export class VmwareDriver implements ComputeDriver {
       const targets = await this.#readTargets(client, signal);
       checkDatastores(targets, o.datastoreRegex);
       await checkPrivileges(client, targets, signal);
+      const base = { client, options: o, log: this.#log };
+      const scan = await startupScan(base, signal);
       const ctx: VmwareContext = {
-        client, options: o, log: this.#log,
+        ...base,
+        existingAtStart: scan.ours,
         cache: new ImageCache(client, o.cacheFolder, this.#log, Math.min(600_000, (o.removeUnusedMinimumAgeSeconds * 1000) / 2)),
         folders: new ProjectFolders(client),
         vnc: new VncPortAllocator(o.vncPort, o.vncPortTotal),
@@ -73,7 +76,7 @@ export class VmwareDriver implements ComputeDriver {
           return t;
         },
       };
-      ctx.vnc.markUsed(await usedVncPorts(ctx, signal));
+      ctx.vnc.markUsed(scan.ports);
       this.#ctx = ctx;
       this.#log.info({ nodes: [...this.#targets.keys()], version: client.content.about.version }, 'VMware driver ready');
     } catch (err) {
