@@ -3,6 +3,7 @@ import type { Config } from '../config/options.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import { imageApi } from './api/routes.js';
+import { diskInspectorsFor } from './formats/index.js';
 import type { UploadInspector } from './api/deps.js';
 import type { ImageRow } from '../db/schema.js';
 import { FileImageStore } from './store/file-store.js';
@@ -12,6 +13,9 @@ export type { ImageStore, PutOptions, PutResult, StreamObserver, ByteRange } fro
 export type { UploadInspector, UploadFacts } from './api/deps.js';
 export { FileImageStore } from './store/file-store.js';
 export { createImageProvider } from './provider.js';
+export { diskInspectorsFor, ImageContentError } from './formats/index.js';
+export { VariantCache } from './variants/variant-cache.js';
+export { convertImage, type ConvertTarget, type QemuFormat } from './convert/qemu-img.js';
 
 /**
  * The Image API v2 (Glance-compatible) as a Fastify plugin; register it with
@@ -21,7 +25,10 @@ export { createImageProvider } from './provider.js';
  * - logger: for the upload and cleanup lines (requests log through Fastify's logger);
  * - store: where image data goes (createImageStore(config));
  * - publicUrl: base URL of the API server, e.g. http://127.0.0.1:8774, for version links;
- * - inspectorsFor (optional): streaming inspectors to run over each upload of an image.
+ * - inspectorsFor (optional): streaming inspectors to run over each upload of an image;
+ *   by default the disk-format inspectors (diskInspectorsFor(config)): content detection,
+ *   safety checks, property checks and fill-in while the upload streams. Pass `() => []` to
+ *   store uploads unexamined.
  */
 export function imageRoutes(deps: {
   db: Db;
@@ -31,7 +38,7 @@ export function imageRoutes(deps: {
   publicUrl: () => string;
   inspectorsFor?: (image: ImageRow) => UploadInspector[];
 }): FastifyPluginAsync {
-  return imageApi(deps);
+  return imageApi({ ...deps, inspectorsFor: deps.inspectorsFor ?? diskInspectorsFor(deps.config) });
 }
 
 /** The image store named by the configuration: files under [glance_store] filesystem_store_datadir. */
