@@ -102,6 +102,25 @@ export function createVmSpec(input: VmSpecInput): VirtualMachineConfigSpec {
       device: { _type: 'VirtualDisk', key: ROOT_DISK_KEY, controllerKey, unitNumber: 0, capacityInKB: input.rootDisk.capacityKb, backing },
     });
   }
+  // Ephemeral and swap disks from the flavor: blank thin disks after the root disk
+  // (on the second IDE controller when the image wants IDE).
+  const extraDisks: [number, number][] = [];
+  if (instance.flavor.ephemeral_gb > 0) extraDisks.push([-110, instance.flavor.ephemeral_gb * 1024 * 1024]);
+  if (instance.flavor.swap > 0) extraDisks.push([-111, instance.flavor.swap * 1024]);
+  const needsScsi = controllerType !== null && input.rootDisk.kind === 'none' && extraDisks.length > 0;
+  if (needsScsi) devices.push({ operation: 'add', device: { _type: controllerType, key: SCSI_CONTROLLER_KEY, busNumber: 0, sharedBus: 'noSharing' } });
+  extraDisks.forEach(([key, capacityInKB], i) => {
+    devices.push({
+      operation: 'add',
+      fileOperation: 'create',
+      device: {
+        _type: 'VirtualDisk', key, capacityInKB,
+        controllerKey: controllerType === null ? IDE_CONTROLLER_KEY + 1 : SCSI_CONTROLLER_KEY,
+        unitNumber: controllerType === null ? i : i + 1,
+        backing: { _type: 'VirtualDiskFlatVer2BackingInfo', fileName: `[${input.datastoreName}]`, diskMode: 'persistent', thinProvisioned: true },
+      },
+    });
+  });
   if (input.isoPath !== undefined) {
     devices.push({
       operation: 'add',

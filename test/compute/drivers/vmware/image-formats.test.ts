@@ -78,4 +78,13 @@ describe('VMware driver image formats', () => {
     assert.equal(image.opens(), 1);
     assert.ok(!existsSync(join(datastorePath(sim), 'vmware_base', image.id)));
   });
+
+  it('ephemeral and swap disks from the flavor are added after the root disk', async () => {
+    const inst = instanceSpec(node, { flavor: { id: '9', name: 'm1.eph', vcpus: 2, memory_mb: 1024, root_gb: 1, ephemeral_gb: 2, swap: 512, extra_specs: {} } });
+    await driver.spawn(inst, testImage(Buffer.alloc(64 * 1024, 8)), t());
+    const vm = (await pyvmomiView(sim)).vms.find((v) => v.name === inst.uuid);
+    assert.deepEqual(vm?.disks.map((d) => d.capacityKB), [1024 * 1024, 2 * 1024 * 1024, 512 * 1024]);
+    assert.ok(vm?.disks[0]?.parent !== null && vm?.disks[1]?.parent === null && vm?.disks[2]?.parent === null);
+    assert.equal(vm?.numCPU, 2);
+  });
 });
