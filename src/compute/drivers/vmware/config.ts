@@ -34,6 +34,8 @@ export interface VmwareDriverOptions {
   readonly removeUnusedMinimumAgeSeconds: number;
   /** [DEFAULT] my_ip / host: what node records show as host_ip, and the service's name. */
   readonly myIp: string;
+  /** How long an agent waits for another agent's unfinished image transfer before taking it over (ms; default 120 s). */
+  readonly cacheLockTimeoutMs?: number;
   /** Per-call timeout of vSphere calls (ms). */
   readonly timeoutMs?: number;
 }

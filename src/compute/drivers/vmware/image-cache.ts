@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable, Writable } from 'node:stream';
 import { DatastoreFileNotFoundError, isFault, type Client, type DatastoreLocation, type ManagedObjectReference } from '../../../vsphere/index.js';
 import type { Logger } from '../../../log.js';
@@ -63,6 +64,8 @@ export class ImageCache {
     private readonly folder: string,
     private readonly log: Logger,
     private readonly knownTtlMs = 600_000,
+    /** How long to wait for another agent's transfer before taking the entry over (at least). */
+    private readonly lockTimeoutMs = 120_000,
   ) {}
 
   /** The folder of an image's cache entry, without datastore. */
@@ -104,15 +107,72 @@ export class ImageCache {
   async #load(target: CacheTarget, image: ImageSource, adapterType: string, options: { signal: AbortSignal; onProgress?: (fraction: number) => void }): Promise<CachedImage> {
     const found = await this.#lookup(target, image, options.signal);
     if (found !== undefined) return found;
+    const won = await this.#claim(target, image, options.signal);
+    if (!won) {
+      const other = await this.#waitForOther(target, image, options.signal);
+      if (other !== undefined) return other;
+      // The other agent never finished (it died mid-transfer): take its entry over.
+      this.log.warn({ image: image.id, datastore: target.datastore }, 'taking over a cache entry another agent left unfinished');
+      await this.#removeEntry(target, image.id);
+      if (!(await this.#claim(target, image, options.signal))) {
+        const late = await this.#waitForOther(target, image, options.signal);
+        if (late !== undefined) return late;
+        throw new DriverError('image_cache_busy', `the cache entry of image ${image.id} on ${target.datastore} stays unfinished`, { retryable: true });
+      }
+    }
     try {
       return await this.#transfer(target, image, adapterType, options);
     } catch (err) {
       // A failed transfer leaves nothing behind: the entry is ours alone until its descriptor exists.
-      await this.client.fileManager().deleteFile(`[${target.datastore}] ${this.imageFolder(image.id)}`, target.datacenter.ref, { signal: AbortSignal.timeout(60_000) }).catch((e: unknown) => {
-        if (!isFault(e, 'FileNotFound')) this.log.warn({ err: e, image: image.id }, 'could not remove a failed cache entry');
-      });
+      await this.#removeEntry(target, image.id);
       throw err;
     }
+  }
+
+  async #removeEntry(target: CacheTarget, imageId: string): Promise<void> {
+    await this.client.fileManager().deleteFile(`[${target.datastore}] ${this.imageFolder(imageId)}`, target.datacenter.ref, { signal: AbortSignal.timeout(60_000) }).catch((e: unknown) => {
+      if (!isFault(e, 'FileNotFound')) this.log.warn({ err: e, image: imageId }, 'could not remove a cache entry');
+    });
+  }
+
+  /**
+   * Claims the right to transfer an image onto a datastore, across every agent sharing
+   * it: MakeDirectory of the entry's folder (without parents) succeeds for one caller only.
+   */
+  async #claim(target: CacheTarget, image: ImageSource, signal: AbortSignal): Promise<boolean> {
+    const fm = this.client.fileManager();
+    const dir = `[${target.datastore}] ${this.imageFolder(image.id)}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await fm.makeDirectory(dir, target.datacenter.ref, { createParents: false, signal });
+        return true;
+      } catch (err) {
+        if (isFault(err, 'FileAlreadyExists')) return false;
+        if (!isFault(err, 'FileNotFound') || attempt > 0) throw err;
+        // The cache folder itself does not exist yet.
+        await fm.makeDirectory(`[${target.datastore}] ${this.folder}`, target.datacenter.ref, { createParents: true, signal }).catch((e: unknown) => {
+          if (!isFault(e, 'FileAlreadyExists')) throw e;
+        });
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Another agent is transferring the image: wait for its descriptor, checking with a
+   * backoff (there is no event for "a file appeared"), until a deadline that allows the
+   * transfer at 10 MiB/s (at least lockTimeoutMs). Undefined if it never completes.
+   */
+  async #waitForOther(target: CacheTarget, image: ImageSource, signal: AbortSignal): Promise<CachedImage | undefined> {
+    const deadline = Date.now() + Math.max(this.lockTimeoutMs, ((image.size ?? 0) / (10 * 1024 * 1024)) * 1000);
+    let delay = 50;
+    while (Date.now() < deadline) {
+      await sleep(delay, undefined, { signal });
+      delay = Math.min(2000, delay * 1.5);
+      const found = await this.#lookup(target, image, signal);
+      if (found !== undefined) return found;
+    }
+    return undefined;
   }
 
   /** The entry, when its descriptor (or ISO marker) shows it complete. */

@@ -67,7 +67,7 @@ export class VmwareDriver implements ComputeDriver {
       const ctx: VmwareContext = {
         ...base,
         existingAtStart: scan.ours,
-        cache: new ImageCache(client, o.cacheFolder, this.#log, Math.min(600_000, (o.removeUnusedMinimumAgeSeconds * 1000) / 2)),
+        cache: new ImageCache(client, o.cacheFolder, this.#log, Math.min(600_000, (o.removeUnusedMinimumAgeSeconds * 1000) / 2), o.cacheLockTimeoutMs),
         folders: new ProjectFolders(client),
         vnc: new VncPortAllocator(o.vncPort, o.vncPortTotal),
         target: (nodename) => {
