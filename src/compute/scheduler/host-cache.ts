@@ -18,6 +18,8 @@ export class HostCache {
   readonly #byName = new Map<string, HostState>();
   readonly #services = new Map<number, ServiceState>();
   #servicesAt = 0;
+  #generation = 0;
+  readonly #listeners: ((h: HostState) => void)[] = [];
 
   constructor(db: Db, serviceDownTimeSeconds: number) {
     this.#db = db;
@@ -26,6 +28,16 @@ export class HostCache {
 
   get hosts(): readonly HostState[] {
     return this.#hosts;
+  }
+
+  /** Changes whenever hosts are added or removed (a reload counts as both). */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Called whenever one host's usage or facts change in place. */
+  onHostChange(listener: (h: HostState) => void): void {
+    this.#listeners.push(listener);
   }
 
   get(nodename: string): HostState | undefined {
@@ -46,17 +58,19 @@ export class HostCache {
     for (const name of [...this.#byName.keys()]) if (!seen.has(name)) this.#byName.delete(name);
     for (const h of hosts) this.#byName.set(h.nodename, h);
     this.#hosts = hosts;
+    this.#generation++;
     this.#servicesAt = nowMs;
   }
 
-  /** Re-reads one node (after a lost claim race or a 'nodes' notification). */
-  async refreshNode(by: { id: number } | { nodename: string }): Promise<void> {
-    const row = await getSchedulerNode(this.#db, by);
+  /** Re-reads one node (after a lost claim race or a 'nodes' notification); `db` may be the caller's transaction. */
+  async refreshNode(by: { id: number } | { nodename: string }, db: Db = this.#db): Promise<void> {
+    const row = await getSchedulerNode(db, by);
     const known = 'id' in by ? this.#hosts.find((h) => h.id === by.id) : this.#byName.get(by.nodename);
     if (!row) {
       if (known) {
         this.#byName.delete(known.nodename);
         this.#hosts = this.#hosts.filter((h) => h !== known);
+        this.#generation++;
       }
       return;
     }
@@ -65,7 +79,8 @@ export class HostCache {
     if (!known) {
       this.#hosts.push(h);
       this.#byName.set(h.nodename, h);
-    }
+      this.#generation++;
+    } else this.#changed(h);
   }
 
   /** Re-reads service liveness when the last read is older than `maxAgeMs`. */
@@ -93,6 +108,11 @@ export class HostCache {
     h.vcpusUsed += r.vcpus;
     h.memoryMbUsed += r.memoryMb;
     h.localGbUsed += r.diskGb;
+    this.#changed(h);
+  }
+
+  #changed(h: HostState): void {
+    for (const l of this.#listeners) l(h);
   }
 
   #serviceFor(row: SchedulerNodeRow, nowMs: number): ServiceState {

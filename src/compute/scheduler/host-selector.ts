@@ -1,7 +1,14 @@
 import type { FilterContext, HostFilter } from './filters/index.js';
 import type { HostState } from './host-state.js';
+import { RankedHosts } from './ranked-hosts.js';
 import type { RequestSpec } from './request-spec.js';
 import type { HostWeigher } from './weighers/index.js';
+
+/** The hosts to choose from; `generation` changes whenever hosts are added or removed. */
+export interface HostSource {
+  readonly hosts: readonly HostState[];
+  readonly generation: number;
+}
 
 /** How many nodes one filter let through, for the "No valid host" reason. */
 export interface FilterResult {
@@ -11,10 +18,12 @@ export interface FilterResult {
 }
 
 /**
- * Filters then weighs the cached hosts for one request and returns the best few. The hot
- * path runs only the filters that apply to the request and keeps scratch buffers between
- * calls: at 10,000 nodes one selection costs well under a millisecond. When nothing passes,
- * `explain` replays the filters one by one to say which removed how many nodes.
+ * Filters then weighs the cached hosts for one request and returns the best few. Only the
+ * filters that apply to the request run. With one weigher (the default) the hosts are kept
+ * in weight order (RankedHosts) and the walk stops at the k-th host that passes; with
+ * several, every host is filtered and weighed with Nova's normalisation, using scratch
+ * buffers kept between calls. When nothing passes, `explain` replays the filters one by one
+ * to say which removed how many nodes.
  */
 export class HostSelector {
   readonly #filters: readonly HostFilter[];
@@ -23,20 +32,32 @@ export class HostSelector {
   #passed: HostState[] = [];
   #total = new Float64Array(0);
   #raw = new Float64Array(0);
+  /** Set when there is at most one weigher: the hosts in its order. */
+  readonly #ranked: RankedHosts | undefined;
+  #rankedGeneration = -1;
 
   constructor(filters: readonly HostFilter[], weighers: readonly HostWeigher[], ctx: FilterContext) {
     this.#filters = filters;
     this.#weighers = weighers;
     this.#ctx = ctx;
+    const only = weighers[0];
+    if (weighers.length <= 1) this.#ranked = new RankedHosts(only ? (h) => only.multiplier * only.raw(h) : () => 0);
+  }
+
+  /** Tells the selector that a host's usage changed (after a claim or a refresh). */
+  changed(h: HostState): void {
+    if (this.#ranked && !this.#ranked.reposition(h)) this.#rankedGeneration = -1;
   }
 
   /** Up to `k` hosts that pass every filter, best weight first (ties: cache order). */
-  select(hosts: readonly HostState[], spec: RequestSpec, k: number): HostState[] {
+  select(source: HostSource, spec: RequestSpec, k: number): HostState[] {
     const preds: ((h: HostState) => boolean)[] = [];
     for (const f of this.#filters) {
       const p = f.prepare(spec, this.#ctx);
       if (p) preds.push(p);
     }
+    if (this.#ranked) return this.#walkRanked(this.#ranked, source, spec, preds, k);
+    const hosts = source.hosts;
     const retry = spec.retryNodes;
     const checkRetry = retry.size > 0;
     const passed = this.#passed;
@@ -51,6 +72,24 @@ export class HostSelector {
     const total = this.#weigh(passed, n);
     const best = topK(passed, total, n, k);
     passed.length = 0; // drop references; the array keeps its capacity
+    return best;
+  }
+
+  #walkRanked(ranked: RankedHosts, source: HostSource, spec: RequestSpec, preds: readonly ((h: HostState) => boolean)[], k: number): HostState[] {
+    if (this.#rankedGeneration !== source.generation) {
+      ranked.rebuild(source.hosts);
+      this.#rankedGeneration = source.generation;
+    }
+    const retry = spec.retryNodes;
+    const checkRetry = retry.size > 0;
+    const order = ranked.order;
+    const best: HostState[] = [];
+    outer: for (let i = 0; i < order.length && best.length < k; i++) {
+      const h = order[i] as HostState;
+      if (checkRetry && retry.has(h.nodename)) continue;
+      for (let j = 0; j < preds.length; j++) if (!(preds[j] as (h: HostState) => boolean)(h)) continue outer;
+      best.push(h);
+    }
     return best;
   }
 

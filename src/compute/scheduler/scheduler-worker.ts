@@ -1,20 +1,24 @@
+import { SqliteAdapter, sql, type ExpressionBuilder } from 'kysely';
 import type { Db } from '../../db/database.js';
+import type { Database } from '../../db/schema.js';
 import type { Bus } from '../../db/bus.js';
 import { addInstanceFault, finishActionEvent, latestInstanceAction, latestInstanceFault, startActionEvent, updateInstance } from '../../db/repos/instances.js';
 import { isoAfter, now } from '../../db/time.js';
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { TaskState, VmState } from '../states.js';
-import { claimPlacement } from './claim.js';
+import { claimInTransaction } from './claim.js';
 import type { HostCache } from './host-cache.js';
 import { noValidHostMessage, type HostSelector } from './host-selector.js';
 import { buildRequestSpec, InvalidRequestSpecError, type RequestSpec } from './request-spec.js';
 
 /** A scheduling lease lasts this long; a crashed scheduler's instances are taken over after it. */
 export const LEASE_MS = 30_000;
-const BATCH = 32;
+const BATCH = 64;
 /** Claim rounds per instance before giving up for now (each lost race refreshes the node). */
 const MAX_ROUNDS = 50;
+/** SQLite group commit: placements that start within this many ms share one commit. */
+const GROUP_MS = 2;
 /** Service liveness is re-read at most this often. */
 const SERVICES_MAX_AGE_MS = 2_000;
 
@@ -30,7 +34,11 @@ export interface WorkerOptions {
   readonly defaultScheduleZone: string | null;
   readonly defaultAvailabilityZone: string;
   readonly schedulerHost: string;
+  /** Called after each instance with how long its placement took (filters, weighers, claim). */
+  readonly onPlacement?: (ms: number, outcome: 'placed' | 'failed' | 'gone') => void;
 }
+
+type PlaceOutcome = { host: string } | 'failed' | 'gone';
 
 interface LeasedInstance {
   uuid: string;
@@ -51,12 +59,16 @@ export class SchedulerWorker {
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
+  readonly #groupCommit: boolean;
   /** Placements done since start (for logs and benchmarks). */
   placed = 0;
   failed = 0;
 
   constructor(options: WorkerOptions) {
     this.#o = options;
+    // SQLite has one writer: a group transaction cannot deadlock, and its commit is shared.
+    this.#groupCommit = options.db.getExecutor().adapter instanceof SqliteAdapter;
+    options.cache.onHostChange((h) => options.selector.changed(h));
   }
 
   /** Runs the work loop unless it is running (then it runs once more); resolves when idle. */
@@ -86,17 +98,43 @@ export class SchedulerWorker {
     }
   }
 
-  /** Leases and places one batch; returns how many instances it leased. */
+  /**
+   * Leases and places one batch; returns how many instances it leased. With SQLite the
+   * placements of up to GROUP_MS share one transaction (group commit: the commit, not the
+   * filtering, is what costs); with PostgreSQL each placement commits alone so that row
+   * locks on nodes are held briefly and never in an order that could deadlock.
+   */
   async #batch(): Promise<number> {
-    const { cache } = this.#o;
+    const { cache, db } = this.#o;
     await cache.refreshServices(SERVICES_MAX_AGE_MS);
     const rows = await this.#lease();
     if (rows.length === 0) return 0;
     const hosts = new Set<string>();
-    for (const row of rows) {
-      if (this.#stopped) break;
-      const host = await this.#place(row);
-      if (host !== undefined) hosts.add(host);
+    let next = 0;
+    while (next < rows.length && !this.#stopped) {
+      const groupStart = performance.now();
+      const done: { started: number; outcome: PlaceOutcome }[] = [];
+      try {
+        await db.transaction().execute(async (trx) => {
+          do {
+            const row = rows[next++] as LeasedInstance;
+            const started = performance.now();
+            done.push({ started, outcome: await this.#place(trx, row) });
+          } while (this.#groupCommit && next < rows.length && !this.#stopped && performance.now() - groupStart < GROUP_MS);
+        });
+      } catch (err) {
+        // Rolled back: claims applied to the cache did not happen; re-read it whole.
+        await cache.reload();
+        throw err;
+      }
+      const committed = performance.now();
+      for (const d of done) {
+        if (typeof d.outcome === 'object') {
+          hosts.add(d.outcome.host);
+          this.placed++;
+        } else if (d.outcome === 'failed') this.failed++;
+        this.#o.onPlacement?.(committed - d.started, typeof d.outcome === 'object' ? 'placed' : d.outcome);
+      }
     }
     for (const h of hosts) await this.#o.bus.notify('instances', h);
     return rows.length;
@@ -105,24 +143,33 @@ export class SchedulerWorker {
   async #lease(): Promise<LeasedInstance[]> {
     const { db, identity } = this.#o;
     const t = now();
+    const leasable = (e: ExpressionBuilder<Database, 'instances'>) =>
+      e.or([e('lease_owner', 'is', null), e('lease_owner', '=', identity), e('lease_expires_at', '<', t)]);
+    // `deleted + 0` keeps SQLite's planner off the (deleted, created_at) index, which would
+    // walk every placed instance: (task_state, created_at) finds the oldest waiting ones directly.
+    const candidates = await db
+      .selectFrom('instances')
+      .select('uuid')
+      .where('task_state', '=', TaskState.SCHEDULING)
+      .where(sql<number>`${sql.ref('deleted')} + 0`, '=', 0)
+      .where(leasable)
+      .orderBy('created_at')
+      .limit(BATCH)
+      .execute();
+    if (candidates.length === 0) return [];
     const leased = await db
       .updateTable('instances')
       .set({ lease_owner: identity, lease_expires_at: isoAfter(LEASE_MS) })
-      .where('uuid', 'in', (eb) =>
-        eb
-          .selectFrom('instances')
-          .select('uuid')
-          .where('deleted', '=', 0)
-          .where('task_state', '=', TaskState.SCHEDULING)
-          .where((e) => e.or([e('lease_owner', 'is', null), e('lease_owner', '=', identity), e('lease_expires_at', '<', t)]))
-          .orderBy('created_at')
-          .limit(BATCH),
+      .where(
+        'uuid',
+        'in',
+        candidates.map((c) => c.uuid),
       )
-      // Re-checked on the row itself: with PostgreSQL a concurrent scheduler that leased the
-      // row first makes this UPDATE skip it.
-      .where('deleted', '=', 0)
-      .where('task_state', '=', TaskState.SCHEDULING)
-      .where((e) => e.or([e('lease_owner', 'is', null), e('lease_owner', '=', identity), e('lease_expires_at', '<', t)]))
+      // Re-checked on each row (with PostgreSQL, after waiting for a concurrent scheduler that
+      // leased it first, so only one wins). The expressions keep SQLite on the primary key.
+      .where(sql<string>`coalesce(${sql.ref('task_state')}, '')`, '=', TaskState.SCHEDULING)
+      .where(sql<number>`${sql.ref('deleted')} + 0`, '=', 0)
+      .where(leasable)
       .returning('uuid')
       .execute();
     if (leased.length === 0) return [];
@@ -143,72 +190,66 @@ export class SchedulerWorker {
       .execute();
   }
 
-  /** Places one instance; returns the host to wake, or undefined. */
-  async #place(row: LeasedInstance): Promise<string | undefined> {
+  /** Places one instance inside `trx`; returns where, or why not. */
+  async #place(trx: Db, row: LeasedInstance): Promise<PlaceOutcome> {
     const { cache, selector, maxAttempts } = this.#o;
     let spec: RequestSpec;
     try {
       spec = buildRequestSpec(row, this.#o.defaultScheduleZone);
     } catch (err) {
       if (!(err instanceof InvalidRequestSpecError)) throw err;
-      await this.#fail(row, `Build of instance ${row.uuid} aborted: ${err.message}.`, '');
-      return undefined;
+      return this.#fail(trx, row, `Build of instance ${row.uuid} aborted: ${err.message}.`, '');
     }
     if (spec.retryNodes.size >= maxAttempts) {
-      const last = await latestInstanceFault(this.#o.db, row.uuid);
-      await this.#fail(
+      const last = await latestInstanceFault(trx, row.uuid);
+      return this.#fail(
+        trx,
         row,
         `No valid host was found. Exceeded max scheduling attempts ${maxAttempts} for instance ${row.uuid}.`,
         `Nodes tried: ${[...spec.retryNodes].join(', ')}.${last ? ` Last exception: ${last.message}` : ''}`,
       );
-      return undefined;
     }
     const request = { vcpus: spec.vcpus, memoryMb: spec.memoryMb, diskGb: spec.diskGb };
     const k = Math.max(this.#o.hostSubsetSize, 3);
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const ranked = selector.select(cache.hosts, spec, k);
+      const ranked = selector.select(cache, spec, k);
       if (ranked.length === 0) {
         const results = selector.explain(cache.hosts, spec);
-        await this.#fail(row, noValidHostMessage(results), `Filter results: ${results.map((r) => `${r.name} (start: ${r.start}, end: ${r.end})`).join(', ')}`);
-        return undefined;
+        const details = `Filter results: ${results.map((r) => `${r.name} (start: ${r.start}, end: ${r.end})`).join(', ')}`;
+        return this.#fail(trx, row, noValidHostMessage(results), details);
       }
       for (const h of pickOrder(ranked, this.#o.hostSubsetSize)) {
         const zone = h.availabilityZone ?? this.#o.defaultAvailabilityZone;
-        const outcome = await claimPlacement(this.#o.db, row, h, request, zone);
+        const outcome = await claimInTransaction(trx, row, h, request, zone, spec.retryNodes.size > 0);
         if (outcome === 'placed') {
           cache.consume(h, request);
-          this.placed++;
-          return h.host;
+          return { host: h.host };
         }
-        if (outcome === 'gone') return undefined;
+        if (outcome === 'gone') return 'gone';
         // Lost a race for the node (another scheduler, a stale cache): look again and go on.
-        await cache.refreshNode({ id: h.id });
+        await cache.refreshNode({ id: h.id }, trx);
       }
     }
     throw new Error(`instance ${row.uuid}: no claim succeeded after ${MAX_ROUNDS} rounds`);
   }
 
-  /** ERROR with a fault, in one transaction; the create action gets the scheduler's failed event. */
-  async #fail(row: LeasedInstance, message: string, details: string): Promise<void> {
-    const { db } = this.#o;
-    const done = await db.transaction().execute(async (trx) => {
-      const updated = await updateInstance(
-        trx,
-        row.uuid,
-        { taskState: TaskState.SCHEDULING, host: null, version: row.version },
-        { vm_state: VmState.ERROR, task_state: null, lease_owner: null, lease_expires_at: null },
-      );
-      if (updated) await addInstanceFault(trx, { instanceUuid: row.uuid, code: 500, message, details, host: null });
-      return updated !== undefined;
-    });
-    if (!done) return;
-    this.failed++;
-    this.#o.logger.info({ instance: row.uuid }, message);
-    const action = await latestInstanceAction(db, row.uuid, 'create');
+  /** ERROR with a fault; the create action gets the scheduler's failed event. */
+  async #fail(trx: Db, row: LeasedInstance, message: string, details: string): Promise<PlaceOutcome> {
+    const updated = await updateInstance(
+      trx,
+      row.uuid,
+      { taskState: TaskState.SCHEDULING, host: null, version: row.version },
+      { vm_state: VmState.ERROR, task_state: null, lease_owner: null, lease_expires_at: null },
+    );
+    if (!updated) return 'gone';
+    await addInstanceFault(trx, { instanceUuid: row.uuid, code: 500, message, details, host: null });
+    const action = await latestInstanceAction(trx, row.uuid, 'create');
     if (action) {
-      const ev = await startActionEvent(db, action.id, 'conductor_schedule_and_build_instances', this.#o.schedulerHost);
-      await finishActionEvent(db, ev, 'Error', message);
+      const ev = await startActionEvent(trx, action.id, 'conductor_schedule_and_build_instances', this.#o.schedulerHost);
+      await finishActionEvent(trx, ev, 'Error', message);
     }
+    this.#o.logger.info({ instance: row.uuid }, message);
+    return 'failed';
   }
 }
 

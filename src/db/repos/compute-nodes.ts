@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { CompiledQuery, sql, type Compilable } from 'kysely';
 import type { Db } from '../database.js';
 import type { ComputeNodeRow } from '../schema.js';
 import { now } from '../time.js';
@@ -131,19 +131,66 @@ export async function getSchedulerNode(db: Db, by: { id: number } | { nodename: 
 }
 
 /**
+ * A query built once per database (adapter) with the query builder and then run with new
+ * values: the claim is the hot path of every boot, and building and compiling its three
+ * statements with Kysely on every placement costs several times what SQLite needs to run
+ * them. Each named parameter is compiled as a sentinel value, so the parameter order comes
+ * from the compiler itself, whatever the dialect.
+ */
+class QueryTemplate<P extends string> {
+  readonly #keys: readonly P[];
+  readonly #build: (db: Db, p: Readonly<Record<P, never>>) => Compilable;
+  readonly #compiled = new WeakMap<object, { sql: string; slots: readonly ({ key: P } | { value: unknown })[] }>();
+
+  constructor(keys: readonly P[], build: (db: Db, p: Readonly<Record<P, never>>) => Compilable) {
+    this.#keys = keys;
+    this.#build = build;
+  }
+
+  async run(db: Db, values: Readonly<Record<P, unknown>>): Promise<number> {
+    const adapter = db.getExecutor().adapter;
+    let c = this.#compiled.get(adapter);
+    if (!c) {
+      const prefix = `\u0000template:${randomUUID()}:`;
+      const sentinels = Object.fromEntries(this.#keys.map((k) => [k, `${prefix}${k}`])) as unknown as Record<P, never>;
+      const q = this.#build(db, sentinels).compile();
+      c = {
+        sql: q.sql,
+        slots: q.parameters.map((v) => (typeof v === 'string' && v.startsWith(prefix) ? { key: v.slice(prefix.length) as P } : { value: v })),
+      };
+      this.#compiled.set(adapter, c);
+    }
+    const params = c.slots.map((s) => ('key' in s ? values[s.key] : s.value));
+    const r = await db.executeQuery(CompiledQuery.raw(c.sql, params));
+    return Number(r.numAffectedRows ?? 0n);
+  }
+}
+
+/**
  * The capacity rule, in SQL, shared by every claim: a resource fits when
  * used + request ≤ capacity × allocation ratio − reserved. A zero request is not checked
  * (as placement does not check a resource class that is not requested), so an
  * over-committed node still takes a server that needs none of what it lacks.
+ * reserved_host_disk_mb is rounded up to whole GB, as Nova reports it to placement.
  */
-function fitsConditions(r: ResourceRequest) {
-  const parts = [];
-  if (r.vcpus > 0) parts.push(sql<boolean>`vcpus_used + ${r.vcpus} <= vcpus * cpu_allocation_ratio - reserved_host_cpus`);
-  if (r.memoryMb > 0) parts.push(sql<boolean>`memory_mb_used + ${r.memoryMb} <= memory_mb * ram_allocation_ratio - reserved_host_memory_mb`);
-  // reserved_host_disk_mb is rounded up to whole GB, as Nova reports it to placement.
-  if (r.diskGb > 0) parts.push(sql<boolean>`local_gb_used + ${r.diskGb} <= local_gb * disk_allocation_ratio - ((reserved_host_disk_mb + 1023) / 1024)`);
-  return parts;
-}
+const claimNode = new QueryTemplate(['id', 'vcpus', 'memoryMb', 'diskGb'] as const, (db, p) =>
+  db
+    .updateTable('compute_nodes')
+    .set((eb) => ({
+      vcpus_used: eb('vcpus_used', '+', p.vcpus),
+      memory_mb_used: eb('memory_mb_used', '+', p.memoryMb),
+      local_gb_used: eb('local_gb_used', '+', p.diskGb),
+    }))
+    .where('id', '=', p.id)
+    .where('deleted', '=', 0)
+    .where(sql<boolean>`(${p.vcpus} = 0 or vcpus_used + ${p.vcpus} <= vcpus * cpu_allocation_ratio - reserved_host_cpus)`)
+    .where(sql<boolean>`(${p.memoryMb} = 0 or memory_mb_used + ${p.memoryMb} <= memory_mb * ram_allocation_ratio - reserved_host_memory_mb)`)
+    .where(sql<boolean>`(${p.diskGb} = 0 or local_gb_used + ${p.diskGb} <= local_gb * disk_allocation_ratio - ((reserved_host_disk_mb + 1023) / 1024))`),
+);
+
+const insertAllocation = new QueryTemplate(['uuid', 'nodeId', 'vcpus', 'memoryMb', 'diskGb', 'createdAt'] as const, (db, p) =>
+  db.insertInto('allocations').values({ instance_uuid: p.uuid, node_id: p.nodeId, vcpus: p.vcpus, memory_mb: p.memoryMb, disk_gb: p.diskGb, created_at: p.createdAt }),
+);
 
 /**
  * Takes `request` from node `nodeId` for the instance: a guarded UPDATE of the node's
@@ -152,23 +199,33 @@ function fitsConditions(r: ResourceRequest) {
  * more): nothing was written.
  */
 export async function claimOnNode(trx: Db, nodeId: number, instanceUuid: string, request: ResourceRequest): Promise<boolean> {
-  let q = trx
-    .updateTable('compute_nodes')
-    .set((eb) => ({
-      vcpus_used: eb('vcpus_used', '+', request.vcpus),
-      memory_mb_used: eb('memory_mb_used', '+', request.memoryMb),
-      local_gb_used: eb('local_gb_used', '+', request.diskGb),
-    }))
-    .where('id', '=', nodeId)
-    .where('deleted', '=', 0);
-  for (const c of fitsConditions(request)) q = q.where(c);
-  const r = await q.executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) return false;
-  await trx
-    .insertInto('allocations')
-    .values({ instance_uuid: instanceUuid, node_id: nodeId, vcpus: request.vcpus, memory_mb: request.memoryMb, disk_gb: request.diskGb, created_at: now() })
-    .execute();
+  const n = await claimNode.run(trx, { id: nodeId, vcpus: request.vcpus, memoryMb: request.memoryMb, diskGb: request.diskGb });
+  if (n !== 1) return false;
+  await insertAllocation.run(trx, { uuid: instanceUuid, nodeId, vcpus: request.vcpus, memoryMb: request.memoryMb, diskGb: request.diskGb, createdAt: now() });
   return true;
+}
+
+/**
+ * The scheduler's placement of an instance, as updateInstance would write it with the
+ * expectation {vmState: 'building', taskState: 'scheduling', host: null, version} (same
+ * guard, same version bump and updated_at), precompiled for the hot path. True when it applied.
+ */
+const placeInstance = new QueryTemplate(['uuid', 'version', 'host', 'node', 'zone', 'updatedAt'] as const, (db, p) =>
+  db
+    .updateTable('instances')
+    .set({ host: p.host, node: p.node, availability_zone: p.zone, task_state: 'spawning', lease_owner: null, lease_expires_at: null, updated_at: p.updatedAt })
+    .set((eb) => ({ version: eb('version', '+', 1) }))
+    .where('uuid', '=', p.uuid)
+    .where('deleted', '=', 0)
+    .where('vm_state', '=', 'building')
+    .where('task_state', '=', 'scheduling')
+    .where('version', '=', p.version)
+    .where('host', 'is', null),
+);
+
+export async function placeOnNode(trx: Db, instance: { uuid: string; version: number }, place: { host: string; node: string; zone: string }): Promise<boolean> {
+  const n = await placeInstance.run(trx, { uuid: instance.uuid, version: instance.version, host: place.host, node: place.node, zone: place.zone, updatedAt: now() });
+  return n === 1;
 }
 
 /**

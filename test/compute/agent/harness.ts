@@ -138,7 +138,8 @@ export class TestCloud {
 
   /** What the API does for a server action: guarded task_state update, an action, a wake-up for the host. */
   async act(uuid: string, taskState: string, action: string, expected: { vmState?: string | string[] } = {}): Promise<InstanceRow> {
-    const row = await updateInstance(this.db, uuid, { taskState: action === 'delete' ? undefined : null, ...expected }, { task_state: taskState });
+    const guard = action === 'delete' ? { ...expected } : { taskState: null, ...expected };
+    const row = await updateInstance(this.db, uuid, guard, { task_state: taskState });
     if (!row) throw new Error(`${action} of ${uuid} refused: the instance is not in the expected state`);
     await startInstanceAction(this.db, { instanceUuid: uuid, action, requestId: `req-${action}-${uuid}`, userId: 'user-a', projectId: 'project-a' });
     await this.h.bus.notify('instances', row.host ?? '');
