@@ -67,9 +67,12 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     );
   });
 
-  app.setErrorHandler((err: FastifyError | Error, req, reply) => {
+  app.setErrorHandler(async (err: FastifyError | Error, req, reply) => {
     const family = familyOf(req.url);
     const fe = err as FastifyError;
+    // Read (and discard) an oversized body before answering: a client still sending it
+    // would otherwise see the connection reset instead of our 413.
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') await drain(req.raw, DRAIN_LIMIT_BYTES);
     if (fe.validation) {
       const first = fe.validation[0];
       const where = first?.instancePath ? ` at ${first.instancePath}` : '';
@@ -99,6 +102,29 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   });
 
   return app;
+}
+
+/** Beyond this much, an oversized body is not worth reading: the connection is closed instead. */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+
+async function drain(stream: NodeJS.ReadableStream & { readableEnded?: boolean }, limit: number): Promise<void> {
+  if (stream.readableEnded) return;
+  await new Promise<void>((resolve) => {
+    let seen = 0;
+    const finish = () => {
+      stream.removeListener('data', onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit) finish();
+    };
+    stream.on('data', onData);
+    stream.once('end', finish);
+    stream.once('error', finish);
+    stream.once('close', finish);
+    stream.resume();
+  });
 }
 
 function headerValue(req: FastifyRequest, name: string): string | undefined {
