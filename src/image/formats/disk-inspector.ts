@@ -1,5 +1,5 @@
 import type { StreamObserver } from '../store/image-store.js';
-import { ImageContentError, type DiskInfo } from './disk-info.js';
+import { ImageContentError, type DetectedFormat, type DiskInfo } from './disk-info.js';
 import type { FormatParser, ParseLimits } from './format-parser.js';
 import { Iso9660Parser, looksLikeIso, ISO_PVD_OFFSET } from './iso9660.js';
 import { OtherFormatParser, sniffOtherFormat } from './other-formats.js';
@@ -97,3 +97,15 @@ export function inspectBuffer(data: Buffer, limits: ParseLimits, chunkSize = 655
   if (!info) throw new ImageContentError('Inspection produced nothing.');
   return info;
 }
+
+/** What the first bytes of a file say it is (a cheap guess, e.g. for a client choosing disk_format). */
+export function sniffFormat(prefix: Buffer): DetectedFormat | 'vmdk-descriptor' | 'cowd' {
+  if (prefix.length >= 4 && prefix.readUInt32BE(0) === QCOW2_MAGIC) return 'qcow2';
+  if (prefix.length >= 4 && prefix.readUInt32LE(0) === VMDK_MAGIC) return 'vmdk';
+  if (prefix.toString('latin1', 0, DESCRIPTOR_SIGNATURE.length) === DESCRIPTOR_SIGNATURE) return 'vmdk-descriptor';
+  if (looksLikeIso(prefix)) return 'iso';
+  return sniffOtherFormat(prefix) ?? 'raw';
+}
+
+/** Bytes sniffFormat needs to see. */
+export const SNIFF_PREFIX_BYTES = ISO_PVD_OFFSET + 2048;
