@@ -5,6 +5,7 @@ import { sampleConfig } from '../config/sample.js';
 import { isPolyvisorError, errorMessage } from '../errors.js';
 import { bootstrap } from '../identity/index.js';
 import { cloudsYaml, writeCloudsYaml } from './clouds.js';
+import { registerImageCommands } from './image-commands.js';
 import { createContext, openMigratedDatabase, type CliContext } from './context.js';
 import { startApi, startCompute, startScheduler, type Running } from './runtime.js';
 
@@ -149,6 +150,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(`admin user "${opts.username}" with the admin role on project "${opts.project}" is ready\n`);
       await handle.close();
     });
+
+  registerImageCommands(program);
 
   const configCmd = program.command('config').description('configuration helpers');
   configCmd
