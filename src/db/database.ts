@@ -56,6 +56,9 @@ function openSqlite(path: string): DatabaseHandle {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  // Gather the statistics the query planner needs (a never-analysed database can pick
+  // full scans over good indexes); 0x10002 is SQLite's advice for long-lived connections.
+  sqlite.pragma('optimize = 0x10002');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   const bus = new LocalBus();
   return {

@@ -11,7 +11,7 @@ export interface ServiceState {
 /**
  * What the scheduler knows about one compute node. Plain numeric fields so that a filter
  * pass over 10,000 of them stays in the tens of microseconds; the limits are precomputed
- * with the same rule as the claim's SQL (capacity × ratio − reserved).
+ * with the same rule as the claim's SQL ((capacity − reserved) × ratio, as Nova's placement).
  */
 export class HostState {
   id = 0;
@@ -73,9 +73,9 @@ export class HostState {
     this.reservedHostMemoryMb = row.reserved_host_memory_mb;
     this.reservedDiskGb = Math.ceil(row.reserved_host_disk_mb / 1024);
     // Same arithmetic as claimOnNode's SQL, so the filter and the claim never disagree.
-    this.vcpuLimit = row.vcpus * row.cpu_allocation_ratio - row.reserved_host_cpus;
-    this.ramLimit = row.memory_mb * row.ram_allocation_ratio - row.reserved_host_memory_mb;
-    this.diskLimit = row.local_gb * row.disk_allocation_ratio - this.reservedDiskGb;
+    this.vcpuLimit = (row.vcpus - row.reserved_host_cpus) * row.cpu_allocation_ratio;
+    this.ramLimit = (row.memory_mb - row.reserved_host_memory_mb) * row.ram_allocation_ratio;
+    this.diskLimit = (row.local_gb - this.reservedDiskGb) * row.disk_allocation_ratio;
     this.runningVms = row.running_vms;
     this.service = service;
   }

@@ -168,7 +168,7 @@ class QueryTemplate<P extends string> {
 
 /**
  * The capacity rule, in SQL, shared by every claim: a resource fits when
- * used + request ≤ capacity × allocation ratio − reserved. A zero request is not checked
+ * used + request ≤ (capacity − reserved) × allocation ratio, as Nova's placement computes it. A zero request is not checked
  * (as placement does not check a resource class that is not requested), so an
  * over-committed node still takes a server that needs none of what it lacks.
  * reserved_host_disk_mb is rounded up to whole GB, as Nova reports it to placement.
@@ -183,9 +183,9 @@ const claimNode = new QueryTemplate(['id', 'vcpus', 'memoryMb', 'diskGb'] as con
     }))
     .where('id', '=', p.id)
     .where('deleted', '=', 0)
-    .where(sql<boolean>`(${p.vcpus} = 0 or vcpus_used + ${p.vcpus} <= vcpus * cpu_allocation_ratio - reserved_host_cpus)`)
-    .where(sql<boolean>`(${p.memoryMb} = 0 or memory_mb_used + ${p.memoryMb} <= memory_mb * ram_allocation_ratio - reserved_host_memory_mb)`)
-    .where(sql<boolean>`(${p.diskGb} = 0 or local_gb_used + ${p.diskGb} <= local_gb * disk_allocation_ratio - ((reserved_host_disk_mb + 1023) / 1024))`),
+    .where(sql<boolean>`(${p.vcpus} = 0 or vcpus_used + ${p.vcpus} <= (vcpus - reserved_host_cpus) * cpu_allocation_ratio)`)
+    .where(sql<boolean>`(${p.memoryMb} = 0 or memory_mb_used + ${p.memoryMb} <= (memory_mb - reserved_host_memory_mb) * ram_allocation_ratio)`)
+    .where(sql<boolean>`(${p.diskGb} = 0 or local_gb_used + ${p.diskGb} <= (local_gb - ((reserved_host_disk_mb + 1023) / 1024)) * disk_allocation_ratio)`),
 );
 
 const insertAllocation = new QueryTemplate(['uuid', 'nodeId', 'vcpus', 'memoryMb', 'diskGb', 'createdAt'] as const, (db, p) =>

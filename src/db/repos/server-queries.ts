@@ -266,20 +266,3 @@ export async function listActionEvents(db: Db, actionId: number): Promise<Instan
 
 // --- deleting a server that never reached a compute host ---
 
-/**
- * Removes the allocation of an instance, if the scheduler claimed one, and gives its
- * resources back to the node. Run inside the transaction that marks the instance deleted.
- */
-export async function releaseAllocation(trx: Db, uuid: string): Promise<void> {
-  const a = await trx.deleteFrom('allocations').where('instance_uuid', '=', uuid).returningAll().executeTakeFirst();
-  if (!a) return;
-  await trx
-    .updateTable('compute_nodes')
-    .set((eb) => ({
-      vcpus_used: eb('vcpus_used', '-', a.vcpus),
-      memory_mb_used: eb('memory_mb_used', '-', a.memory_mb),
-      local_gb_used: eb('local_gb_used', '-', a.disk_gb),
-    }))
-    .where('id', '=', a.node_id)
-    .execute();
-}

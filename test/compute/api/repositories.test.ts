@@ -6,7 +6,8 @@ import { addFlavorAccess, createFlavor, getFlavor, listFlavors, seedDefaultFlavo
 import { getInstance, insertInstances } from '../../../src/db/repos/instances.js';
 import { insertKeypair, listKeypairs } from '../../../src/db/repos/keypairs.js';
 import { computeUsage, defaultQuotas, projectQuotas, setProjectQuotas } from '../../../src/db/repos/quotas.js';
-import { listServers, metadataOf, releaseAllocation, writeMetadata } from '../../../src/db/repos/server-queries.js';
+import { releaseAllocation } from '../../../src/db/repos/compute-nodes.js';
+import { listServers, metadataOf, writeMetadata } from '../../../src/db/repos/server-queries.js';
 import { DIALECTS } from '../../support/databases.js';
 import { addComputeNode, instance } from './harness.js';
 

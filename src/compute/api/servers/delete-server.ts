@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { getInstance, startInstanceAction, updateInstance } from '../../../db/repos/instances.js';
-import { releaseAllocation } from '../../../db/repos/server-queries.js';
+import { releaseAllocation } from '../../../db/repos/compute-nodes.js';
 import type { InstanceRow } from '../../../db/schema.js';
 import { now } from '../../../db/time.js';
 import { TaskState, VmState } from '../../states.js';

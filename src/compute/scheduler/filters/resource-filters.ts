@@ -2,7 +2,7 @@ import type { HostFilter } from './filter.js';
 
 /*
  * The resource checks Nova's placement makes, as filters: the request fits when
- * used + request ≤ capacity × allocation ratio − reserved (HostState's limits, computed
+ * used + request ≤ (capacity − reserved) × allocation ratio (HostState's limits, computed
  * exactly as the claim's SQL computes them). A zero request is not checked.
  */
 
