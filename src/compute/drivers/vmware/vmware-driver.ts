@@ -32,11 +32,13 @@ export class VmwareDriver implements ComputeDriver {
   readonly capabilities: DriverCapabilities = { supportsPause: false, supportsSuspend: true, diskFormats: ['vmdk', 'raw', 'iso'] };
   readonly #options: VmwareDriverOptions;
   readonly #log: Logger;
+  readonly #baseLog: Logger;
   #ctx: VmwareContext | undefined;
   #targets = new Map<string, ComputeTarget>();
 
   constructor(options: VmwareDriverOptions, logger: Logger = silentLogger) {
     this.#options = options;
+    this.#baseLog = logger;
     this.#log = logger.child({ component: 'vmware-driver' });
   }
 
@@ -50,7 +52,7 @@ export class VmwareDriver implements ComputeDriver {
     let client: Client;
     try {
       client = await Client.connect({
-        url: vmwareUrl(o), username: o.username, password: o.password, insecure: o.insecure, logger: this.#log, retryCount: o.apiRetryCount,
+        url: vmwareUrl(o), username: o.username, password: o.password, insecure: o.insecure, logger: this.#baseLog, retryCount: o.apiRetryCount,
         ...(o.caFile === undefined ? {} : { caFile: o.caFile }),
         ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
       }, signal);
@@ -165,7 +167,8 @@ export class VmwareDriver implements ComputeDriver {
   async close(): Promise<void> {
     const ctx = this.#ctx;
     this.#ctx = undefined;
-    if (ctx !== undefined) await ctx.client.close();
+    // Logging out is a courtesy: an unreachable vCenter must not hold up shutdown.
+    if (ctx !== undefined) await ctx.client.close(AbortSignal.timeout(5000)).catch((err: unknown) => this.#log.warn({ err }, 'vCenter logout failed'));
   }
 
   #context(): VmwareContext {

@@ -46,3 +46,15 @@ describe('VMware driver: the vCenter session ends during boots', () => {
     }
   });
 });
+
+describe('VMware driver: the vCenter goes away', () => {
+  it('close() still returns promptly (logout is bounded) instead of retrying for a minute', async () => {
+    const sim = await startTestVcsim({ clusters: 1, hostsPerCluster: 1 });
+    const driver = new VmwareDriver(simOptions(sim, { clusterNames: ['DC0_C0'], apiRetryCount: 10 }));
+    await driver.init(AbortSignal.timeout(30_000));
+    await sim.stop();
+    const t0 = performance.now();
+    await driver.close();
+    assert.ok(performance.now() - t0 < 7000, `close took ${performance.now() - t0} ms`);
+  });
+});
