@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { DatastoreFileNotFoundError, isFault, type Client, type DatastoreLocation, type ManagedObjectReference } from '../../../vsphere/index.js';
 import type { Logger } from '../../../log.js';
 import { DriverError, type ImageSource } from '../driver.js';
@@ -213,19 +213,42 @@ export class ImageCache {
       return { kind: 'disk', path, capacityBytes: size, transferred: true };
     }
     // sparse / streamOptimized: upload to a temporary folder, let vSphere convert it to a
-    // thin disk once (CopyVirtualDisk), and cache the converted disk.
+    // thin disk once (CopyVirtualDisk), and cache the converted disk. The sparse header
+    // (its first sector) gives the disk's capacity, read as the bytes go by.
     const tmp = `${dir}/tmp-${randomUUID()}`;
     const tmpDisk = `[${target.datastore}] ${tmp}/${image.id}-src.vmdk`;
+    let header: Buffer | undefined;
+    let converted = false;
     try {
-      await upload(`${tmp}/${image.id}-src.vmdk`);
+      const source = await image.open(null, options.signal);
+      const tap = new PassThrough({ highWaterMark: 1 << 20 });
+      source.once('data', (chunk: Buffer) => (header ??= chunk.subarray(0, 512)));
+      source.on('error', (err) => tap.destroy(err));
+      source.pipe(tap);
+      await this.client.files.upload(loc(`${tmp}/${image.id}-src.vmdk`), tap, { size, signal: options.signal, onProgress: progress });
       await this.#convert(target, tmpDisk, path, adapterType, options.signal);
+      converted = true;
+    } catch (err) {
+      // vcsim models only flat disks and fails the conversion with a file fault: then the
+      // image service's raw variant is streamed as the flat extent instead (more bytes,
+      // same result). Anything else is a real failure.
+      if (!isFault(err, 'FileFault') && !isFault(err, 'NotImplemented')) throw err;
+      this.log.warn({ err, image: image.id, datastore: target.datastore }, 'vSphere could not convert the sparse disk; caching the raw image instead');
     } finally {
       await this.client.fileManager().deleteFile(`[${target.datastore}] ${tmp}`, target.datacenter.ref, { signal: options.signal }).catch((err: unknown) => {
-        this.log.warn({ err, path: tmp }, 'could not remove the temporary image folder');
+        if (!isFault(err, 'FileNotFound')) this.log.warn({ err, path: tmp }, 'could not remove the temporary image folder');
       });
     }
-    const text = await this.#readSmall(target, marker, options.signal);
-    return { kind: 'disk', path, capacityBytes: (text === undefined ? undefined : descriptorCapacity(text)) ?? image.virtualSize ?? size, transferred: true };
+    if (converted) {
+      const text = await this.#readSmall(target, marker, options.signal);
+      return { kind: 'disk', path, capacityBytes: (text === undefined ? undefined : descriptorCapacity(text)) ?? image.virtualSize ?? size, transferred: true };
+    }
+    const capacity = image.virtualSize ?? sparseCapacity(header);
+    if (capacity === undefined) throw new DriverError('invalid_image', `image ${image.id} is not a sparse VMDK (no KDMV header) and has no virtual size`);
+    const raw = await image.open('raw', options.signal);
+    await this.client.files.upload(loc(`${dir}/${image.id}-flat.vmdk`), raw, { size: capacity, signal: options.signal, onProgress: (b) => options.onProgress?.(capacity === 0 ? 1 : b / capacity) });
+    await this.#writeSmall(target, marker, flatDescriptor(image.id, capacity, adapterType), options.signal);
+    return { kind: 'disk', path, capacityBytes: capacity, transferred: true };
   }
 
   async #convert(target: CacheTarget, source: string, dest: string, adapterType: string, signal: AbortSignal): Promise<void> {
@@ -264,4 +287,10 @@ export class ImageCache {
     const body = Buffer.from(text, 'utf8');
     await this.client.files.upload({ datacenter: target.datacenter.name, datastore: target.datastore, path }, Readable.from([body]), { size: body.length, signal });
   }
+}
+
+/** The capacity (bytes) in a hosted sparse / streamOptimized VMDK header ("KDMV", sectors at offset 12). */
+export function sparseCapacity(header: Buffer | undefined): number | undefined {
+  if (header === undefined || header.length < 20 || header.toString('latin1', 0, 4) !== 'KDMV') return undefined;
+  return Number(header.readBigUInt64LE(12)) * 512;
 }

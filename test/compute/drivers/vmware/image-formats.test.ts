@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DriverError } from '../../../../src/compute/drivers/driver.js';
@@ -69,14 +72,40 @@ describe('VMware driver image formats', () => {
     assert.ok(!(await pyvmomiView(sim)).vms.some((v) => v.name === inst.uuid));
   });
 
-  it('sparse: converted by CopyVirtualDisk; vcsim 0.24 cannot copy a sparse disk, and the failure leaves nothing behind', async () => {
+  it('sparse (a qemu-img monolithicSparse file, the seeds\' trusty-cloud command): vcsim cannot convert it, so the raw variant is cached; bytes intact', async () => {
     // vcsim's VirtualDiskManager copies only "<name>-flat.vmdk" + descriptor pairs, so the
-    // conversion a vCenter performs fails here with FileNotFound: what this test checks is
-    // that the step is named, the opID given, and the temporary upload removed.
-    const image = testImage(Buffer.alloc(64 * 1024, 5), { properties: { vmware_disktype: 'sparse' } });
-    await assert.rejects(driver.spawn(instanceSpec(node), image, t()), (e: unknown) => e instanceof DriverError && /^spawn failed while caching the image: vSphere fault FileNotFound.*CopyVirtualDisk.*\(opID polyvisor-/.test(e.message));
-    assert.equal(image.opens(), 1);
-    assert.ok(!existsSync(join(datastorePath(sim), 'vmware_base', image.id)));
+    // CopyVirtualDisk conversion a vCenter performs fails here; the driver then streams the
+    // image service's raw variant as the flat extent.
+    const dir = mkdtempSync(join(tmpdir(), 'vmw-sparse-'));
+    try {
+      const raw = Buffer.alloc(4 * 1024 * 1024);
+      raw.write('sparse-image-marker', 3 * 1024 * 1024);
+      writeFileSync(join(dir, 'disk.raw'), raw);
+      execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', join(dir, 'disk.raw'), join(dir, 'disk.vmdk')]);
+      const sparse = readFileSync(join(dir, 'disk.vmdk'));
+      const formats: (string | null)[] = [];
+      const image = {
+        ...testImage(sparse, { properties: { vmware_disktype: 'sparse', vmware_adaptertype: 'ide', vmware_ostype: 'ubuntu64Guest' } }),
+        open: (format: string | null) => {
+          formats.push(format);
+          return Promise.resolve(Readable.from([format === 'raw' ? raw : sparse]));
+        },
+      };
+      const inst = instanceSpec(node);
+      await driver.spawn(inst, image, t());
+      assert.deepEqual(formats, [null, 'raw']);
+      const cached = join(datastorePath(sim), 'vmware_base', image.id);
+      assert.deepEqual(readdirSync(cached).sort(), [`${image.id}-flat.vmdk`, `${image.id}.vmdk`], 'no temporary upload left');
+      assert.deepEqual(readFileSync(join(cached, `${image.id}-flat.vmdk`)), raw);
+      const vm = (await pyvmomiView(sim)).vms.find((v) => v.name === inst.uuid);
+      assert.equal(vm?.disks[0]?.parent, `[LocalDS_0] vmware_base/${image.id}/${image.id}.vmdk`);
+      assert.equal(vm?.disks[0]?.controllerKey, 200);
+      // The next boot uses the cache.
+      await driver.spawn(instanceSpec(node), image, t());
+      assert.equal(formats.length, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('ephemeral and swap disks from the flavor are added after the root disk', async () => {
