@@ -74,3 +74,51 @@ describe('format variants: one upload boots on VMware and KVM', () => {
     await assert.rejects(source.open('vhdx', AbortSignal.timeout(30_000)), (err: Error & { code?: string }) => err.code === 'image_format_unavailable' && /asked for vhdx, which cannot be made from it/.test(err.message));
   });
 });
+
+describe('images presented in the formats a driver boots', () => {
+  const fx = new ImageFixtures();
+  let h: ImageHarness;
+  before(async () => {
+    fx.raw('disk.raw', 2 * MiB);
+    fx.qemuImg('convert', '-f', 'raw', '-O', 'qcow2', 'disk.raw', 'disk.qcow2');
+    fx.qemuImg('convert', '-f', 'raw', '-O', 'vmdk', 'disk.raw', 'disk.vmdk');
+    h = await startImageApi({ inspectorsFor: diskInspectorsFor(configFromText('').config) });
+  });
+  after(async () => {
+    await h.close();
+    fx.close();
+  });
+
+  async function upload(body: Record<string, unknown>, file: string): Promise<string> {
+    const img = await h.create('member-a', { container_format: 'bare', ...body });
+    const id = String(img['id']);
+    assert.equal((await h.call('member-a', 'PUT', `/image/v2/images/${id}/file`, fx.read(file), OCTET)).statusCode, 204);
+    return id;
+  }
+
+  it('shows a qcow2 image to VMware as a streamOptimized VMDK, and a sparse VMDK to KVM as qcow2', async () => {
+    const store = new FileImageStore(h.storeDir);
+    const vmware = createImageProvider(h.handle.db, store, { formats: ['vmdk', 'raw', 'iso'] });
+    const kvm = createImageProvider(h.handle.db, store, { formats: ['qcow2', 'raw'] });
+    const signal = AbortSignal.timeout(30_000);
+
+    const qcowId = await upload({ name: 'q', disk_format: 'qcow2', vmware_adaptertype: 'ide' }, 'disk.qcow2');
+    const forVmware = await vmware.get(qcowId, signal);
+    assert.equal(forVmware.diskFormat, 'vmdk');
+    assert.equal(forVmware.properties['vmware_disktype'], 'streamOptimized');
+    assert.equal(forVmware.virtualSize, 2 * MiB);
+    await pipeline(await forVmware.open(null, signal), createWriteStream(fx.path('v.vmdk')));
+    assert.match(fx.qemuImg('info', '-f', 'vmdk', 'v.vmdk'), /create type: streamOptimized/);
+    assert.equal((await kvm.get(qcowId, signal)).diskFormat, 'qcow2', 'KVM takes it as it is');
+
+    const vmdkId = await upload({ name: 'v', disk_format: 'vmdk' }, 'disk.vmdk');
+    const forKvm = await kvm.get(vmdkId, signal);
+    assert.equal(forKvm.diskFormat, 'qcow2');
+    await pipeline(await forKvm.open(null, signal), createWriteStream(fx.path('k.qcow2')));
+    assert.match(fx.qemuImg('compare', '-f', 'qcow2', '-F', 'raw', 'k.qcow2', 'disk.raw'), /Images are identical/);
+    assert.equal((await vmware.get(vmdkId, signal)).diskFormat, 'vmdk');
+
+    const rawId = await upload({ name: 'r', disk_format: 'raw' }, 'disk.raw');
+    assert.equal((await vmware.get(rawId, signal)).diskFormat, 'raw', 'no conversion when the driver boots the stored format');
+  });
+});
