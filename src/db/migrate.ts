@@ -6,6 +6,7 @@ import { identity } from './migrations/0002-identity.js';
 import { images } from './migrations/0003-images.js';
 import { compute } from './migrations/0004-compute.js';
 import { scheduler } from './migrations/0005-scheduler.js';
+import { aggregates } from './migrations/0006-aggregates.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -15,6 +16,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0003-images': images(dialect),
     '0004-compute': compute(dialect),
     '0005-scheduler': scheduler(dialect),
+    '0006-aggregates': aggregates(dialect),
   };
 }
 

@@ -28,6 +28,9 @@ export interface Database {
   image_tags: ImageTagTable;
   image_members: ImageMemberTable;
   quotas: QuotaTable;
+  aggregates: AggregateTable;
+  aggregate_hosts: AggregateHostTable;
+  aggregate_metadata: AggregateMetadataTable;
 }
 
 export type Bool = 0 | 1;
@@ -315,6 +318,30 @@ export interface QuotaTable {
   hard_limit: number;
 }
 
+/** Host aggregates (migration 0006-aggregates); hard-deleted, so no deleted columns. */
+export interface AggregateTable {
+  id: Generated<number>;
+  uuid: string;
+  name: string;
+  created_at: string;
+  /** Null until the aggregate is first changed, as Nova shows it. */
+  updated_at: string | null;
+}
+
+/** Member service hosts (services.host of a nova-compute service). */
+export interface AggregateHostTable {
+  aggregate_id: number;
+  host: string;
+  created_at: string;
+}
+
+/** Aggregate metadata; the `availability_zone` key makes the aggregate a zone. */
+export interface AggregateMetadataTable {
+  aggregate_id: number;
+  key: string;
+  value: string;
+}
+
 export type ProjectRow = Selectable<ProjectTable>;
 export type UserRow = Selectable<UserTable>;
 export type ServiceRow = Selectable<ServiceTable>;
@@ -329,3 +356,4 @@ export type InstanceFaultRow = Selectable<InstanceFaultTable>;
 export type InstanceActionRow = Selectable<InstanceActionTable>;
 export type InstanceActionEventRow = Selectable<InstanceActionEventTable>;
 export type ImageRow = Selectable<ImageTable>;
+export type AggregateRow = Selectable<AggregateTable>;
