@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { sampleConfig } from '../config/sample.js';
+import type { DatabaseHandle } from '../db/database.js';
 import { isPolyvisorError, errorMessage } from '../errors.js';
 import { bootstrap } from '../identity/index.js';
 import { cloudsYaml, writeCloudsYaml } from './clouds.js';
@@ -54,8 +55,23 @@ function stopOnSignal(ctx: CliContext, parts: Running[], onStopped: () => Promis
   process.once('SIGTERM', (s) => void stop(s));
 }
 
+/**
+ * Runs a long-lived command: configuration, migrated database, the parts `start` adds
+ * (stopped newest first on SIGINT/SIGTERM), then the banner it returns.
+ */
+async function runService(
+  cmd: Command,
+  start: (ctx: CliContext, handle: DatabaseHandle, parts: Running[]) => Promise<string>,
+): Promise<void> {
+  const ctx = contextFrom(cmd);
+  const handle = await openMigratedDatabase(ctx);
+  const parts: Running[] = [];
+  stopOnSignal(ctx, parts, () => handle.close());
+  process.stdout.write(await start(ctx, handle, parts));
+}
+
 /** Ensures an admin exists; on first start generates its password and writes clouds.yaml. */
-async function ensureAdmin(ctx: CliContext, handle: Awaited<ReturnType<typeof openMigratedDatabase>>, apiUrl: string): Promise<void> {
+async function ensureAdmin(ctx: CliContext, handle: DatabaseHandle, apiUrl: string): Promise<void> {
   const envPassword = process.env['POLYVISOR_ADMIN_PASSWORD'];
   const existing = await handle.db.selectFrom('users').select('id').where('name', '=', 'admin').executeTakeFirst();
   if (existing && envPassword === undefined) return;
@@ -80,48 +96,41 @@ export async function main(argv: readonly string[]): Promise<void> {
   program
     .command('serve')
     .description('all-in-one: API, scheduler and compute agent in one process, embedded SQLite by default')
-    .action(async (_opts: unknown, cmd: Command) => {
-      const ctx = contextFrom(cmd);
-      const handle = await openMigratedDatabase(ctx);
-      const parts: Running[] = [];
-      stopOnSignal(ctx, parts, () => handle.close());
-      const api = await startApi(ctx, handle);
-      parts.push(api);
-      await ensureAdmin(ctx, handle, api.url);
-      parts.push(await startScheduler(ctx, handle));
-      parts.push(await startCompute(ctx, handle));
-      process.stdout.write(
-        `\nPolyvisor is running (all-in-one, database ${handle.description}, driver ${ctx.config.DEFAULT.compute_driver}).\n` +
+    .action((_opts: unknown, cmd: Command) =>
+      runService(cmd, async (ctx, handle, parts) => {
+        const api = await startApi(ctx, handle);
+        parts.push(api);
+        await ensureAdmin(ctx, handle, api.url);
+        parts.push(await startScheduler(ctx, handle));
+        parts.push(await startCompute(ctx, handle));
+        return (
+          `\nPolyvisor is running (all-in-one, database ${handle.description}, driver ${ctx.config.DEFAULT.compute_driver}).\n` +
           `  Identity: ${api.url}/identity/v3\n  Compute:  ${api.url}/compute/v2.1\n  Image:    ${api.url}/image\n` +
-          `Try: openstack --os-cloud polyvisor server list\n`,
-      );
-    });
+          `Try: openstack --os-cloud polyvisor server list\n`
+        );
+      }),
+    );
 
   program
     .command('api')
     .description('the API (identity, compute, image) and the scheduler; run several against PostgreSQL')
-    .action(async (_opts: unknown, cmd: Command) => {
-      const ctx = contextFrom(cmd);
-      const handle = await openMigratedDatabase(ctx);
-      const parts: Running[] = [];
-      stopOnSignal(ctx, parts, () => handle.close());
-      const api = await startApi(ctx, handle);
-      parts.push(api);
-      parts.push(await startScheduler(ctx, handle));
-      process.stdout.write(`Polyvisor API at ${api.url} (database ${handle.description})\n`);
-    });
+    .action((_opts: unknown, cmd: Command) =>
+      runService(cmd, async (ctx, handle, parts) => {
+        const api = await startApi(ctx, handle);
+        parts.push(api, await startScheduler(ctx, handle));
+        return `Polyvisor API at ${api.url} (database ${handle.description})\n`;
+      }),
+    );
 
   program
     .command('compute')
     .description('a compute agent for the configured compute_driver')
-    .action(async (_opts: unknown, cmd: Command) => {
-      const ctx = contextFrom(cmd);
-      const handle = await openMigratedDatabase(ctx);
-      const parts: Running[] = [];
-      stopOnSignal(ctx, parts, () => handle.close());
-      parts.push(await startCompute(ctx, handle));
-      process.stdout.write(`Polyvisor compute agent on host ${ctx.config.DEFAULT.host} (driver ${ctx.config.DEFAULT.compute_driver})\n`);
-    });
+    .action((_opts: unknown, cmd: Command) =>
+      runService(cmd, async (ctx, handle, parts) => {
+        parts.push(await startCompute(ctx, handle));
+        return `Polyvisor compute agent on host ${ctx.config.DEFAULT.host} (driver ${ctx.config.DEFAULT.compute_driver})\n`;
+      }),
+    );
 
   program
     .command('db')
