@@ -2,7 +2,9 @@
  * Lets format parsers read an upload as it streams past, exactly once: a parser asks for
  * the bytes at [offset, offset+length) and is called back when they have arrived. Asks are
  * served in offset order; bytes nobody asked for are never copied, so memory stays bounded
- * by what parsers hold (each ask is capped) however large the image is.
+ * by what parsers hold (each ask is capped) however large the image is. The bytes handed to a
+ * callback may be a view of the caller's chunk: valid during the callback only, so a parser
+ * copies what it keeps.
  */
 export type RangeCallback = (bytes: Buffer) => void;
 
@@ -11,7 +13,7 @@ interface Want {
   readonly length: number;
   readonly callback: RangeCallback;
   /** Filled as chunks arrive; allocated lazily so far-ahead asks cost nothing until reached. */
-  buffer?: Buffer;
+  buffer?: Buffer | undefined;
   filled: number;
   done: boolean;
 }
@@ -103,9 +105,9 @@ export class RangeReader {
           continue;
         }
         if (w.filled === 0 && wantEnd <= end) {
-          // Entirely inside this chunk: one copy, no accumulation.
+          // Entirely inside this chunk: a view, no copy (valid only during the callback).
           w.done = true;
-          w.callback(Buffer.from(chunk.subarray(w.offset - start, wantEnd - start)));
+          w.callback(chunk.subarray(w.offset - start, wantEnd - start));
           i = this.#head; // the callback may have asked for ranges earlier in this chunk
           continue;
         }
@@ -116,10 +118,12 @@ export class RangeReader {
         w.filled += take;
         if (w.filled < w.length) continue;
         w.done = true;
-        w.callback(w.buffer);
+        const bytes = w.buffer;
+        w.buffer = undefined; // done asks wait in the array until compaction: hold nothing
+        w.callback(bytes);
         i = this.#head;
       }
-      if (this.#head > 1024 && this.#head * 2 > this.#pending.length) {
+      if (this.#head > 64 && this.#head * 2 > this.#pending.length) {
         this.#pending = this.#pending.slice(this.#head);
         this.#head = 0;
       }

@@ -192,7 +192,10 @@ export class VmdkSparseParser implements FormatParser {
         reader.want(at + total, SECTOR, (next) => this.#onMarker(at + total, next, reader));
       };
       if (total === SECTOR) inflate(m.subarray(12, 12 + size));
-      else reader.want(at + SECTOR, total - SECTOR, (rest) => inflate(Buffer.concat([m.subarray(12), rest]).subarray(0, size)));
+      else {
+        const head = Buffer.from(m.subarray(12)); // `m` may be a view of a chunk that is gone by then
+        reader.want(at + SECTOR, total - SECTOR, (rest) => inflate(Buffer.concat([head, rest], size)));
+      }
       return;
     }
     const type = m.readUInt32LE(12);
@@ -231,7 +234,11 @@ export class VmdkSparseParser implements FormatParser {
   #inflateGrain(data: Buffer, lba: number, grainBytes: number, at: number): void {
     let out: Buffer;
     try {
-      out = inflateSync(data, { maxOutputLength: grainBytes });
+      // One output buffer of a grain's size, and the zlib state freed now rather than at the
+      // next GC: thousands of grains a second otherwise pile up native memory between GCs.
+      const r = inflateSync(data, { maxOutputLength: grainBytes, chunkSize: Math.max(grainBytes, 1024), info: true }) as unknown as { buffer: Buffer; engine: { close(): void } };
+      r.engine.close();
+      out = r.buffer;
     } catch (err) {
       const bomb = err instanceof RangeError || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
       throw new ImageContentError(
