@@ -1,9 +1,12 @@
+import { zoneOfHost } from '../../db/repos/aggregates.js';
 import { countInstancesByNode, deleteOrphanNodes, upsertComputeNode } from '../../db/repos/compute-nodes.js';
 import type { AgentContext } from './context.js';
 
 /**
  * Reports the driver's nodes as compute_nodes rows: capacity and facts from the driver,
- * allocation ratios, reserved amounts and zone from the configuration. Never writes the
+ * allocation ratios and reserved amounts from the configuration, the zone from the host's
+ * aggregates (zoneOfHost, the same function the aggregates API uses; an aggregate change
+ * rewrites the zone itself, and this report re-reads it each period). Never writes the
  * *_used counters (claims own them). Nodes the driver stopped reporting are deleted.
  * Notifies 'nodes' for every node whose facts changed so schedulers refresh it.
  */
@@ -12,6 +15,7 @@ export async function reportResources(ctx: AgentContext, serviceId: number): Pro
   const nodes = await ctx.driver.listNodes(ctx.signal);
   const names = nodes.map((n) => n.nodename);
   const running = await countInstancesByNode(db, names);
+  const zone = await zoneOfHost(db, ctx.host, config.DEFAULT.default_availability_zone);
   const changedNames: string[] = [];
   for (const n of nodes) {
     const { changed } = await upsertComputeNode(db, serviceId, {
@@ -21,7 +25,7 @@ export async function reportResources(ctx: AgentContext, serviceId: number): Pro
       hostIp: n.hostIp,
       cpuInfo: JSON.stringify(n.cpuInfo),
       capabilities: JSON.stringify(n.capabilities),
-      availabilityZone: config.DEFAULT.default_availability_zone,
+      availabilityZone: zone,
       vcpus: n.vcpus,
       memoryMb: n.memoryMb,
       localGb: n.localGb,

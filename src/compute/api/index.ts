@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { aggregateRoutes } from './aggregates/aggregate-routes.js';
 import { availabilityZoneRoutes } from './admin/availability-zone-routes.js';
 import { hypervisorRoutes } from './admin/hypervisor-routes.js';
 import { serviceRoutes } from './admin/service-routes.js';
@@ -40,6 +41,7 @@ function v21Routes(app: FastifyInstance, deps: ComputeDeps, withVersionDoc: bool
   availabilityZoneRoutes(app, deps);
   hypervisorRoutes(app, deps);
   serviceRoutes(app, deps);
+  aggregateRoutes(app, deps);
 }
 
 /**

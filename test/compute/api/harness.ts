@@ -6,6 +6,7 @@ import { configFromText } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/options.js';
 import type { BusChannel } from '../../../src/db/bus.js';
 import type { DatabaseHandle } from '../../../src/db/database.js';
+import { addAggregateHost, createAggregate } from '../../../src/db/repos/aggregates.js';
 import type { NewInstance } from '../../../src/db/schema.js';
 import { now } from '../../../src/db/time.js';
 import { silentLogger } from '../../../src/log.js';
@@ -188,6 +189,13 @@ export async function addComputeNode(
     })
     .returning('id')
     .executeTakeFirstOrThrow();
+  // Zones come from aggregates: put the host in an aggregate named after its zone.
+  if (o.zone !== undefined && o.zone !== null) {
+    const agg = await createAggregate(h.db, h.dialect, 'nova', { name: `agg-${o.zone}`, zone: o.zone });
+    const id = agg.ok ? agg.aggregate.row.id : (await h.db.selectFrom('aggregates').select('id').where('name', '=', `agg-${o.zone}`).executeTakeFirstOrThrow()).id;
+    const added = await addAggregateHost(h.db, h.dialect, 'nova', id, o.host);
+    if (!added.ok) throw new Error(`could not add ${o.host} to zone ${o.zone}: ${added.reason}`);
+  }
   return { serviceId: svc.id, nodeId: node.id };
 }
 

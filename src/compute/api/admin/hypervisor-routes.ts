@@ -90,6 +90,16 @@ export function hypervisorRoutes(app: FastifyInstance, deps: ComputeDeps): void 
     return { hypervisor: detail(node, await workloadByNode(deps.db)) };
   });
 
+  // The API cannot ask a driver for a host's uptime (drivers are the agent's); Nova answers 501
+  // the same way for drivers without one, and the CLI's `hypervisor show` expects exactly that.
+  app.get('/os-hypervisors/:id/uptime', async (req) => {
+    admin(req, 'uptime');
+    const raw = pathParam(req, 'id');
+    const [node] = /^\d+$/.test(raw) ? await listNodes(deps.db, { id: Number(raw) }) : [];
+    if (!node) throw new PolyvisorError('not_found', `Hypervisor ${raw} could not be found.`);
+    throw new PolyvisorError('not_implemented', 'Virt driver does not implement host uptime function.');
+  });
+
   app.get('/os-hypervisors/:pattern/search', async (req) => {
     admin(req, 'search');
     return { hypervisors: (await byPattern(req)).map(summary) };

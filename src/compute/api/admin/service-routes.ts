@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireAdmin } from '../../../api/policy.js';
 import { ConflictError, InvalidInputError, PolyvisorError } from '../../../errors.js';
-import { countInstancesOnHost, deleteService, findService, getServiceById, listServices, listNodes, updateServiceStatus } from '../../../db/repos/compute-admin.js';
+import { countInstancesOnHost, deleteService, findService, getServiceById, listServices, updateServiceStatus } from '../../../db/repos/compute-admin.js';
+import { zonedHosts } from '../../../db/repos/aggregates.js';
 import type { ServiceRow } from '../../../db/schema.js';
 import { isServiceUp } from '../../service-status.js';
 import type { ComputeDeps } from '../deps.js';
@@ -18,19 +19,13 @@ const disableLogSchema = strictObject({ ...hostBinary, disabled_reason: { type: 
 export function serviceRoutes(app: FastifyInstance, deps: ComputeDeps): void {
   const admin = (req: FastifyRequest, what: string) => requireAdmin(callerOf(req), `os_compute_api:os-services:${what}`);
 
-  /** A compute service's zone: that of its nodes (the first), else the default zone. */
-  const zones = async (): Promise<Map<number, string>> => {
-    const out = new Map<number, string>();
-    for (const { node, service } of await listNodes(deps.db)) {
-      if (!out.has(service.id)) out.set(service.id, node.availability_zone ?? deps.config.DEFAULT.default_availability_zone);
-    }
-    return out;
-  };
-  const view = (s: ServiceRow, zoneOf: ReadonlyMap<number, string>) => ({
+  /** A compute service's zone: that of its host's aggregates, else the default zone. */
+  const zones = async (): Promise<Map<string, string>> => zonedHosts(deps.db);
+  const view = (s: ServiceRow, zoneOf: ReadonlyMap<string, string>) => ({
     id: s.id,
     binary: s.binary,
     host: s.host,
-    zone: s.binary === 'nova-compute' ? (zoneOf.get(s.id) ?? deps.config.DEFAULT.default_availability_zone) : INTERNAL_ZONE,
+    zone: s.binary === 'nova-compute' ? (zoneOf.get(s.host) ?? deps.config.DEFAULT.default_availability_zone) : INTERNAL_ZONE,
     status: s.disabled === 1 ? 'disabled' : 'enabled',
     state: isServiceUp(s, deps.config.DEFAULT.service_down_time) ? 'up' : 'down',
     updated_at: pythonIsoTime(s.last_seen_at ?? s.updated_at),

@@ -1,5 +1,6 @@
 import { isServiceUp } from '../../service-status.js';
-import { listAllNodes, listServices } from '../../../db/repos/compute-admin.js';
+import { listServices } from '../../../db/repos/compute-admin.js';
+import { zonedHosts } from '../../../db/repos/aggregates.js';
 import type { ServiceRow } from '../../../db/schema.js';
 import type { ComputeDeps } from '../deps.js';
 
@@ -20,11 +21,12 @@ export interface Zone {
 }
 
 /**
- * Availability zones as Nova derives them: a compute node is in its own zone or in
- * [DEFAULT] default_availability_zone; other services are in the internal zone.
+ * Availability zones as Nova derives them: a compute service is in the zone of the
+ * aggregates holding its host (zoneOfHost), else [DEFAULT] default_availability_zone;
+ * other services are in the internal zone. Zones of aggregates without hosts do not show.
  */
 export async function listZones(deps: ComputeDeps): Promise<Map<string, Zone>> {
-  const [services, nodes] = await Promise.all([listServices(deps.db), listAllNodes(deps.db)]);
+  const [services, zoned] = await Promise.all([listServices(deps.db), zonedHosts(deps.db)]);
   const downTime = deps.config.DEFAULT.service_down_time;
   const zones = new Map<string, Zone>();
   const add = (zoneName: string, service: ServiceRow) => {
@@ -35,18 +37,6 @@ export async function listZones(deps: ComputeDeps): Promise<Map<string, Zone>> {
     host.set(service.binary, { service, up: isServiceUp(service, downTime) });
     if (service.disabled === 0) zone.available = true;
   };
-  const zonesByService = new Map<number, Set<string>>();
-  for (const { node, service } of nodes) {
-    let set = zonesByService.get(service.id);
-    if (!set) zonesByService.set(service.id, (set = new Set()));
-    set.add(node.availability_zone ?? deps.config.DEFAULT.default_availability_zone);
-  }
-  for (const s of services) {
-    if (s.binary === 'nova-compute') {
-      for (const z of zonesByService.get(s.id) ?? [deps.config.DEFAULT.default_availability_zone]) add(z, s);
-    } else {
-      add(INTERNAL_ZONE, s);
-    }
-  }
+  for (const s of services) add(s.binary === 'nova-compute' ? (zoned.get(s.host) ?? deps.config.DEFAULT.default_availability_zone) : INTERNAL_ZONE, s);
   return zones;
 }
