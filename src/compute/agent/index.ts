@@ -4,8 +4,9 @@ import type { Db } from '../../db/database.js';
 import { heartbeat, registerService } from '../../db/repos/services.js';
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { ComputeDriver, ImageProvider } from '../drivers/driver.js';
+import type { ComputeDriver, ImageCacheAgeingReport, ImageProvider } from '../drivers/driver.js';
 import type { AgentContext } from './context.js';
+import { ageImageCache } from './image-cache-ageing.js';
 import { syncPowerStates } from './power-sync.js';
 import { recover } from './recovery.js';
 import { reportResources } from './resource-tracker.js';
@@ -32,6 +33,8 @@ export interface ComputeAgent {
   /** Runs the periodic tasks now (for tests and the CLI): resource report, power sync. */
   reportResources(): Promise<void>;
   syncPowerStates(): Promise<number>;
+  /** One image-cache ageing pass now; undefined when the driver keeps no image cache. */
+  ageImageCache(): Promise<ImageCacheAgeingReport | undefined>;
 }
 
 /**
@@ -40,7 +43,8 @@ export interface ComputeAgent {
  * left in a transitional state, then works on instances of this host on 'instances'
  * notifications (payload = this host, or '' for everyone) and periodic scans.
  * Periodic: heartbeat + resource report every report_interval; power-state sync every
- * sync_power_state_interval (≤ 0 disables).
+ * sync_power_state_interval (≤ 0 disables); image-cache ageing (drivers with an image
+ * cache) every [image_cache] manager_interval (≤ 0 disables, as -1 and 0 do in Nova).
  */
 export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
   const { db, bus, config, driver, images } = deps;
@@ -59,11 +63,17 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
   };
   const periodic = (what: string, seconds: number, f: () => Promise<unknown>) => {
     if (seconds <= 0) return;
+    // A pass slower than its period (an ageing pass over many datastores) is not run twice at once.
+    let running = false;
     timers.push(
       setInterval(() => {
-        f().catch((err: unknown) => {
-          if (!abort.signal.aborted) logger.error({ err: errorMessage(err) }, `${what} failed`);
-        });
+        if (running) return;
+        running = true;
+        f()
+          .catch((err: unknown) => {
+            if (!abort.signal.aborted) logger.error({ err: errorMessage(err) }, `${what} failed`);
+          })
+          .finally(() => (running = false));
       }, seconds * 1000),
     );
   };
@@ -88,6 +98,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
       periodic('power state sync', config.DEFAULT.sync_power_state_interval, async () => {
         if ((await syncPowerStates(ctx)) > 0) loop.wake();
       });
+      if (driver.ageImageCache !== undefined) periodic('image cache ageing', config.image_cache.manager_interval, () => ageImageCache(ctx));
       periodic('task scan', deps.scanIntervalSeconds ?? config.DEFAULT.report_interval, async () => loop.wake());
       loop.wake();
       logger.info('compute agent started');
@@ -106,5 +117,6 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
       if (n > 0) loop.wake();
       return n;
     },
+    ageImageCache: () => ageImageCache(ctx),
   };
 }

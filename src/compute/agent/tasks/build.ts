@@ -7,6 +7,7 @@ import { parseStringArray } from '../../scheduler/request-spec.js';
 import { GuardLost, guardedTransaction, type AgentContext } from '../context.js';
 import { beginEvent } from '../events.js';
 import { instanceSpec } from '../instance-spec.js';
+import { ProgressWriter } from '../progress-writer.js';
 import { faultDetails, faultMessage, isRetryable } from './failure.js';
 
 /**
@@ -20,11 +21,13 @@ export async function build(ctx: AgentContext, row: InstanceRow): Promise<void> 
   const { db, driver, signal, host } = ctx;
   const event = await beginEvent(db, row.uuid, 'create', 'compute__do_build_and_run_instance', host);
   let driverInfo: Readonly<Record<string, unknown>>;
+  const progress = new ProgressWriter(ctx, row.uuid);
   try {
     const image = await ctx.images.get(row.image_ref, signal);
     const spec = instanceSpec(row, await getInstanceMetadata(db, row.uuid));
-    driverInfo = (await driver.spawn(spec, image, signal)).driverInfo;
+    driverInfo = (await driver.spawn(spec, image, signal, { onProgress: progress.report })).driverInfo;
   } catch (err) {
+    await progress.close();
     if (signal.aborted) throw err; // stopping: recovery resumes the build at the next start
     // Events first: whoever sees the new state also sees the finished event.
     await event.finish('Error', faultDetails(err));
@@ -32,12 +35,16 @@ export async function build(ctx: AgentContext, row: InstanceRow): Promise<void> 
     else await failBuild(ctx, row, faultMessage(err), faultDetails(err));
     return;
   }
+  await progress.close();
   await event.finish('Success');
-  await finishBuild(ctx, row, driverInfo);
+  await finishBuild(ctx, row, driverInfo, progress.reported);
 }
 
-/** The spawn is done on the hypervisor: ACTIVE. False when the task changed meanwhile. */
-export async function finishBuild(ctx: AgentContext, row: InstanceRow, driverInfo: Readonly<Record<string, unknown>> | undefined): Promise<boolean> {
+/**
+ * The spawn is done on the hypervisor: ACTIVE. False when the task changed meanwhile.
+ * A build that reported progress ends at 100, so an ACTIVE server never shows a half-done figure.
+ */
+export async function finishBuild(ctx: AgentContext, row: InstanceRow, driverInfo: Readonly<Record<string, unknown>> | undefined, reportedProgress = false): Promise<boolean> {
   const t = now();
   const done = await updateInstance(
     ctx.db,
@@ -48,6 +55,7 @@ export async function finishBuild(ctx: AgentContext, row: InstanceRow, driverInf
       power_state: PowerState.RUNNING,
       task_state: null,
       launched_at: t,
+      ...(reportedProgress ? { progress: 100 } : {}),
       ...(driverInfo !== undefined ? { driver_info: JSON.stringify(driverInfo) } : {}),
     },
   );
@@ -85,7 +93,7 @@ async function reschedule(ctx: AgentContext, row: InstanceRow, err: unknown): Pr
       trx,
       row.uuid,
       { taskState: TaskState.SPAWNING, host: ctx.host },
-      { host: null, node: null, availability_zone: null, task_state: TaskState.SCHEDULING, retry_nodes: JSON.stringify(tried), power_state: PowerState.NOSTATE },
+      { host: null, node: null, availability_zone: null, task_state: TaskState.SCHEDULING, retry_nodes: JSON.stringify(tried), power_state: PowerState.NOSTATE, progress: 0 },
     );
     if (!updated) throw new GuardLost();
     // Nova records the failed attempt as a fault too; the final "No valid host" quotes it.
