@@ -7,6 +7,7 @@ import { images } from './migrations/0003-images.js';
 import { compute } from './migrations/0004-compute.js';
 import { scheduler } from './migrations/0005-scheduler.js';
 import { aggregates } from './migrations/0006-aggregates.js';
+import { vmware } from './migrations/0007-vmware.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -17,6 +18,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0004-compute': compute(dialect),
     '0005-scheduler': scheduler(dialect),
     '0006-aggregates': aggregates(dialect),
+    '0007-vmware': vmware(dialect),
   };
 }
 

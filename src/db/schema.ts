@@ -31,6 +31,8 @@ export interface Database {
   aggregates: AggregateTable;
   aggregate_hosts: AggregateHostTable;
   aggregate_metadata: AggregateMetadataTable;
+  instance_consoles: InstanceConsoleTable;
+  console_auth_tokens: ConsoleAuthTokenTable;
 }
 
 export type Bool = 0 | 1;
@@ -340,6 +342,28 @@ export interface AggregateMetadataTable {
   aggregate_id: number;
   key: string;
   value: string;
+}
+
+/** An instance's console endpoint, published by its compute agent (migration 0007-vmware). */
+export interface InstanceConsoleTable {
+  instance_uuid: string;
+  /** 'vnc' */
+  protocol: string;
+  host: string;
+  port: number;
+  updated_at: string;
+}
+
+/** A console URL's token (sha256 of it) and what it opens, until expires_at (migration 0007-vmware). */
+export interface ConsoleAuthTokenTable {
+  token_hash: string;
+  instance_uuid: string;
+  /** 'novnc' */
+  console_type: string;
+  host: string;
+  port: number;
+  created_at: string;
+  expires_at: string;
 }
 
 export type ProjectRow = Selectable<ProjectTable>;
