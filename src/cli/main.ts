@@ -6,6 +6,7 @@ import type { DatabaseHandle } from '../db/database.js';
 import { isPolyvisorError, errorMessage } from '../errors.js';
 import { bootstrap } from '../identity/index.js';
 import { cloudsYaml, writeCloudsYaml } from './clouds.js';
+import { startSimulatedVcenter } from './demo.js';
 import { registerImageCommands } from './image-commands.js';
 import { createContext, openMigratedDatabase, type CliContext } from './context.js';
 import { startApi, startCompute, startScheduler, type Running } from './runtime.js';
@@ -29,7 +30,7 @@ function parseOverrides(sets: readonly string[]): Record<string, Record<string, 
   return out;
 }
 
-function contextFrom(cmd: Command): CliContext {
+function contextFrom(cmd: Command, base: Record<string, Record<string, string>> = {}): CliContext {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
   let files = opts.configFile;
   if (files.length === 0) {
@@ -37,7 +38,10 @@ function contextFrom(cmd: Command): CliContext {
     if (env) files = [env];
     else if (existsSync(DEFAULT_CONFIG)) files = [DEFAULT_CONFIG];
   }
-  return createContext(files, parseOverrides(opts.set));
+  // Command-line --set wins over what a command sets up itself (e.g. demo's simulator).
+  const overrides = parseOverrides(opts.set);
+  for (const [section, values] of Object.entries(base)) overrides[section] = { ...values, ...overrides[section] };
+  return createContext(files, overrides);
 }
 
 /** Stops everything on SIGINT/SIGTERM, newest first. */
@@ -62,12 +66,27 @@ function stopOnSignal(ctx: CliContext, parts: Running[], onStopped: () => Promis
 async function runService(
   cmd: Command,
   start: (ctx: CliContext, handle: DatabaseHandle, parts: Running[]) => Promise<string>,
+  setup: { overrides?: Record<string, Record<string, string>>; parts?: Running[] } = {},
 ): Promise<void> {
-  const ctx = contextFrom(cmd);
+  const ctx = contextFrom(cmd, setup.overrides);
   const handle = await openMigratedDatabase(ctx);
-  const parts: Running[] = [];
+  const parts: Running[] = [...(setup.parts ?? [])];
   stopOnSignal(ctx, parts, () => handle.close());
   process.stdout.write(await start(ctx, handle, parts));
+}
+
+/** API, scheduler and compute agent in this process; returns the banner. */
+async function serveAll(ctx: CliContext, handle: DatabaseHandle, parts: Running[], what: string): Promise<string> {
+  const api = await startApi(ctx, handle);
+  parts.push(api);
+  await ensureAdmin(ctx, handle, api.url);
+  parts.push(await startScheduler(ctx, handle));
+  parts.push(await startCompute(ctx, handle));
+  return (
+    `\nPolyvisor is running (all-in-one, database ${handle.description}, ${what}).\n` +
+    `  Identity: ${api.url}/identity/v3\n  Compute:  ${api.url}/compute/v2.1\n  Image:    ${api.url}/image\n` +
+    `Try: openstack --os-cloud polyvisor server list\n`
+  );
 }
 
 /** Ensures an admin exists; on first start generates its password and writes clouds.yaml. */
@@ -97,19 +116,19 @@ export async function main(argv: readonly string[]): Promise<void> {
     .command('serve')
     .description('all-in-one: API, scheduler and compute agent in one process, embedded SQLite by default')
     .action((_opts: unknown, cmd: Command) =>
-      runService(cmd, async (ctx, handle, parts) => {
-        const api = await startApi(ctx, handle);
-        parts.push(api);
-        await ensureAdmin(ctx, handle, api.url);
-        parts.push(await startScheduler(ctx, handle));
-        parts.push(await startCompute(ctx, handle));
-        return (
-          `\nPolyvisor is running (all-in-one, database ${handle.description}, driver ${ctx.config.DEFAULT.compute_driver}).\n` +
-          `  Identity: ${api.url}/identity/v3\n  Compute:  ${api.url}/compute/v2.1\n  Image:    ${api.url}/image\n` +
-          `Try: openstack --os-cloud polyvisor server list\n`
-        );
-      }),
+      runService(cmd, (ctx, handle, parts) => serveAll(ctx, handle, parts, `driver ${ctx.config.DEFAULT.compute_driver}`)),
     );
+
+  program
+    .command('demo')
+    .description('the all-in-one against a simulated vCenter (govmomi vcsim, two clusters) started for you')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const sim = await startSimulatedVcenter();
+      await runService(cmd, (ctx, handle, parts) => serveAll(ctx, handle, parts, `simulated vCenter ${sim.vcsim.url}`), {
+        overrides: sim.overrides,
+        parts: [sim.vcsim],
+      });
+    });
 
   program
     .command('api')

@@ -215,8 +215,17 @@ export class SchedulerWorker {
       const ranked = selector.select(cache, spec, k);
       if (ranked.length === 0) {
         const results = selector.explain(cache.hosts, spec);
-        const details = `Filter results: ${results.map((r) => `${r.name} (start: ${r.start}, end: ${r.end})`).join(', ')}`;
-        return this.#fail(trx, row, noValidHostMessage(results), details);
+        let details = `Filter results: ${results.map((r) => `${r.name} (start: ${r.start}, end: ${r.end})`).join(', ')}`;
+        let message = noValidHostMessage(results);
+        if (spec.retryNodes.size > 0) {
+          // Builds already failed on some nodes: the reason of the last one is what the user needs.
+          const last = await latestInstanceFault(trx, row.uuid);
+          if (last) {
+            details += `. Nodes tried: ${[...spec.retryNodes].join(', ')}. Last exception: ${last.message}`;
+            message = `${message} Last exception: ${last.message}`;
+          }
+        }
+        return this.#fail(trx, row, message, details);
       }
       for (const h of pickOrder(ranked, this.#o.hostSubsetSize)) {
         const zone = h.availabilityZone ?? this.#o.defaultAvailabilityZone;
