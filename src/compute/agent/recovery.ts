@@ -1,5 +1,6 @@
 import { addInstanceFault, updateInstance } from '../../db/repos/instances.js';
 import { PowerState, TaskState, VmState } from '../states.js';
+import { refreshConsole } from './console-publisher.js';
 import type { AgentContext } from './context.js';
 import { instanceRef } from './instance-spec.js';
 import { finishBuild } from './tasks/build.js';
@@ -26,8 +27,10 @@ export async function recover(ctx: AgentContext): Promise<{ finished: number; re
   for (const row of rows) {
     if (row.task_state === TaskState.SPAWNING) {
       const state = await ctx.driver.getInstanceState(instanceRef(row), ctx.signal);
-      if (state.exists && state.powerState === PowerState.RUNNING && (await finishBuild(ctx, row, undefined))) counts.finished++;
-      else counts.resumed++;
+      if (state.exists && state.powerState === PowerState.RUNNING && (await finishBuild(ctx, row, undefined))) {
+        counts.finished++;
+        await refreshConsole(ctx, instanceRef(row));
+      } else counts.resumed++;
       continue;
     }
     if (row.task_state !== null && AGENT_TASKS.includes(row.task_state)) {

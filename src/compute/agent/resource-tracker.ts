@@ -24,7 +24,8 @@ export async function reportResources(ctx: AgentContext, serviceId: number): Pro
       hypervisorVersion: n.hypervisorVersion,
       hostIp: n.hostIp,
       cpuInfo: JSON.stringify(n.cpuInfo),
-      capabilities: JSON.stringify(n.capabilities),
+      // supports_pause lets the API refuse pause on hypervisors without it (vSphere) without knowing drivers.
+      capabilities: JSON.stringify({ ...n.capabilities, supports_pause: ctx.driver.capabilities.supportsPause ? 'True' : 'False' }),
       availabilityZone: zone,
       vcpus: n.vcpus,
       memoryMb: n.memoryMb,

@@ -11,6 +11,7 @@ import { keypairRoutes } from './keypairs/keypair-routes.js';
 import { negotiateVersion } from './microversion.js';
 import { limitsRoutes } from './quotas/limits-routes.js';
 import { quotaSetRoutes } from './quotas/quota-routes.js';
+import { remoteConsoleRoutes } from './servers/console-actions.js';
 import { createServerRoute } from './servers/create-server.js';
 import { instanceActionRoutes } from './servers/instance-actions.js';
 import { serverActionRoutes } from './servers/server-actions.js';
@@ -30,6 +31,7 @@ function v21Routes(app: FastifyInstance, deps: ComputeDeps, withVersionDoc: bool
   createServerRoute(app, deps);
   serverRoutes(app, deps);
   serverActionRoutes(app, deps);
+  remoteConsoleRoutes(app, deps);
   serverMetadataRoutes(app, deps);
   instanceActionRoutes(app, deps);
   flavorRoutes(app, deps);

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { createComputeAgent, type ComputeAgent } from '../../../src/compute/agent/index.js';
-import type { ImageCacheAgeingReport, ImageSource, InstanceSpec, SpawnHooks, SpawnResult } from '../../../src/compute/drivers/driver.js';
+import type { ImageCacheAgeingReport, ImageSource, InstanceRef, InstanceSpec, SpawnHooks, SpawnResult, VncConsole } from '../../../src/compute/drivers/driver.js';
 import { FakeDriver } from '../../../src/compute/drivers/fake/index.js';
 import type { DatabaseHandle } from '../../../src/db/database.js';
+import { getConsole } from '../../../src/db/repos/consoles.js';
 import { getInstance } from '../../../src/db/repos/instances.js';
 import { createLogger } from '../../../src/log.js';
 import { openTestSqlite } from '../../support/databases.js';
@@ -35,6 +36,11 @@ class ProgressDriver extends FakeDriver {
     this.#reached?.();
     await this.#gate;
     return super.spawn(instance, image, signal);
+  }
+
+  async getVncConsole(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole> {
+    signal.throwIfAborted();
+    return { host: `esx-for-${instance.uuid.slice(0, 8)}`, port: 5901 };
   }
 
   async ageImageCache(signal: AbortSignal): Promise<ImageCacheAgeingReport> {
@@ -99,6 +105,18 @@ describe('compute agent: build progress and image-cache ageing', () => {
     const row = await cloud.settled(uuid);
     assert.equal(row.vm_state, 'active');
     assert.equal(row.progress, 0);
+  });
+
+  it('publishes the console endpoint of a built server for the API, and forgets it when the server is deleted', async () => {
+    driver.hold([]);
+    driver.release();
+    const [uuid = ''] = await cloud.createServers(1);
+    await cloud.settled(uuid);
+    const endpoint = await cloud.waitFor('console published', () => getConsole(h.db, uuid));
+    assert.deepEqual([endpoint.protocol, endpoint.host, endpoint.port], ['vnc', `esx-for-${uuid.slice(0, 8)}`, 5901]);
+    await cloud.act(uuid, 'deleting', 'delete');
+    await cloud.waitFor('server deleted', async () => (await getInstance(h.db, uuid)) === undefined);
+    assert.equal(await getConsole(h.db, uuid), undefined);
   });
 
   it('ages the image cache every [image_cache] manager_interval and logs the report', async () => {

@@ -6,7 +6,8 @@ import { PowerState, TaskState, VmState } from '../../states.js';
 import { parseStringArray } from '../../scheduler/request-spec.js';
 import { GuardLost, guardedTransaction, type AgentContext } from '../context.js';
 import { beginEvent } from '../events.js';
-import { instanceSpec } from '../instance-spec.js';
+import { refreshConsole } from '../console-publisher.js';
+import { instanceRef, instanceSpec } from '../instance-spec.js';
 import { ProgressWriter } from '../progress-writer.js';
 import { faultDetails, faultMessage, isRetryable } from './failure.js';
 
@@ -37,7 +38,8 @@ export async function build(ctx: AgentContext, row: InstanceRow): Promise<void> 
   }
   await progress.close();
   await event.finish('Success');
-  await finishBuild(ctx, row, driverInfo, progress.reported);
+  // ACTIVE first: the console endpoint costs a call the user should not wait for.
+  if (await finishBuild(ctx, row, driverInfo, progress.reported)) await refreshConsole(ctx, instanceRef({ ...row, driver_info: JSON.stringify(driverInfo) }));
 }
 
 /**

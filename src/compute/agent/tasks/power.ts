@@ -3,6 +3,7 @@ import type { InstanceRow } from '../../../db/schema.js';
 import { UnsupportedOperationError, type ComputeDriver, type InstanceRef } from '../../drivers/driver.js';
 import { PowerState, TaskState, VmState } from '../../states.js';
 import type { AgentContext } from '../context.js';
+import { refreshConsole } from '../console-publisher.js';
 import { beginEvent } from '../events.js';
 import { instanceRef } from '../instance-spec.js';
 import { faultDetails, faultMessage } from './failure.js';
@@ -83,5 +84,7 @@ export async function runPowerTask(ctx: AgentContext, row: InstanceRow, task: Po
   }
   // The event first: whoever sees the new state also sees the finished event.
   await event.finish('Success');
-  await updateInstance(db, row.uuid, { taskState, host }, { vm_state: task.vmState, power_state: task.powerState, task_state: null });
+  const done = await updateInstance(db, row.uuid, { taskState, host }, { vm_state: task.vmState, power_state: task.powerState, task_state: null });
+  // A VM powered on again may run on another host of the cluster: its console moved with it.
+  if (done && task.powerState === PowerState.RUNNING) await refreshConsole(ctx, ref);
 }

@@ -1,4 +1,5 @@
 import { releaseAllocation } from '../../../db/repos/compute-nodes.js';
+import { removeConsole } from '../../../db/repos/consoles.js';
 import { addInstanceFault, updateInstance } from '../../../db/repos/instances.js';
 import type { InstanceRow } from '../../../db/schema.js';
 import { now } from '../../../db/time.js';
@@ -47,6 +48,7 @@ export async function terminate(ctx: AgentContext, row: InstanceRow): Promise<vo
       },
     );
     if (!updated) throw new GuardLost();
+    await removeConsole(trx, row.uuid);
   });
   if (ok) ctx.logger.info({ instance: row.uuid }, 'instance deleted');
   if (node !== undefined) await ctx.bus.notify('nodes', node);

@@ -6,6 +6,8 @@ import type { InstanceRow } from '../../../db/schema.js';
 import { TaskState, VmState } from '../../states.js';
 import type { ComputeDeps } from '../deps.js';
 import { callerOf } from '../request.js';
+import { consoleAction, isConsoleAction } from './console-actions.js';
+import { assertHypervisorSupports } from './hypervisor-support.js';
 import { assertUnlocked, invalidState, visibleServer } from './lookup.js';
 
 /**
@@ -84,9 +86,10 @@ function parseAction(body: unknown): { key: string; rule?: ActionRule } {
   return rule ? { key, rule } : { key };
 }
 
-/** `POST /servers/{id}/action` for the power and lock actions; every accepted action answers 202. */
+/** `POST /servers/{id}/action` for the power and lock actions (every accepted one answers 202) and os-getVNCConsole. */
 export function serverActionRoutes(app: FastifyInstance, deps: ComputeDeps): void {
   app.post('/servers/:server_id/action', async (req, reply) => {
+    if (isConsoleAction(req.body)) return consoleAction(req, reply, deps);
     const ctx = callerOf(req);
     const row = await visibleServer(req, deps);
     const { key, rule } = parseAction(req.body);
@@ -100,6 +103,7 @@ export function serverActionRoutes(app: FastifyInstance, deps: ComputeDeps): voi
 async function runAction(deps: ComputeDeps, req: FastifyRequest, row: InstanceRow, rule: ActionRule): Promise<void> {
   assertUnlocked(req, row);
   checkState(rule, row);
+  await assertHypervisorSupports(deps, row, rule.name);
   const host = row.host;
   // Only a placed server has an agent to do the work; an unplaced one is building or failed before placement.
   if (host === null) throw invalidState(rule.name, row, 'vm_state');

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requireWriter } from '../../../api/policy.js';
+import { getConsole, issueConsoleToken } from '../../../db/repos/consoles.js';
+import type { InstanceRow } from '../../../db/schema.js';
+import { ConflictError, InvalidInputError, PolyvisorError } from '../../../errors.js';
+import { VmState } from '../../states.js';
+import type { ComputeDeps } from '../deps.js';
+import { atLeast } from '../microversion.js';
+import { callerOf } from '../request.js';
+import { visibleServer } from './lookup.js';
+
+/**
+ * VNC consoles without the API calling a driver: the compute agent publishes each
+ * instance's console endpoint (instance_consoles) when it spawns or powers it on; a console
+ * request issues a token for that endpoint (console_auth_tokens, sha256 only, valid
+ * TOKEN_TTL_SECONDS as Nova's [consoleauth] token_ttl) and answers the proxy URL carrying
+ * it, as Nova does: `<novncproxy_base_url>?path=%3Ftoken%3D<token>`. The console proxy
+ * resolves the token to host and port (validateConsoleToken).
+ */
+const TOKEN_TTL_SECONDS = 600;
+const NOVA_DEFAULT_PROXY_URL = 'http://127.0.0.1:6080/vnc_auto.html';
+const VNC_TYPES = ['novnc', 'xvpvnc'];
+const ACTION = 'os-getVNCConsole';
+
+/** True when the action body asks for a VNC console (handled here, not by the power actions). */
+export function isConsoleAction(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 1 && ACTION in body;
+}
+
+/** `POST /servers/{id}/action {"os-getVNCConsole": {"type": "novnc"}}` → 200 {"console": {type, url}}. */
+export async function consoleAction(req: FastifyRequest, reply: FastifyReply, deps: ComputeDeps): Promise<FastifyReply> {
+  const row = await visibleServer(req, deps);
+  requireWriter(callerOf(req), 'os_compute_api:os-remote-consoles');
+  const type = parseType((req.body as Record<string, unknown>)[ACTION], ACTION);
+  const url = await consoleUrl(deps, row, type);
+  return reply.status(200).send({ console: { type, url } });
+}
+
+/** `POST /servers/{id}/remote-consoles` (microversion 2.6+; before it the URL does not exist, as in Nova). */
+export function remoteConsoleRoutes(app: FastifyInstance, deps: ComputeDeps): void {
+  app.post('/servers/:server_id/remote-consoles', async (req, reply) => {
+    if (!atLeast(req, 2, 6)) throw new PolyvisorError('not_found', 'The resource could not be found.');
+    const row = await visibleServer(req, deps);
+    requireWriter(callerOf(req), 'os_compute_api:os-remote-consoles');
+    const body = req.body;
+    const rc = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>)['remote_console'] : undefined;
+    if (typeof rc !== 'object' || rc === null || Array.isArray(rc)) throw new InvalidInputError("Invalid input for field/attribute remote_console. 'remote_console' is a required property");
+    const r = rc as Record<string, unknown>;
+    const extra = Object.keys(r).find((k) => k !== 'protocol' && k !== 'type');
+    if (extra !== undefined) throw new InvalidInputError(`Invalid input for field/attribute remote_console. Additional properties are not allowed ('${extra}' was unexpected)`);
+    if (r['protocol'] !== 'vnc') {
+      throw new InvalidInputError(`Invalid input for field/attribute protocol. Value: ${JSON.stringify(r['protocol'] ?? null)}. Only the 'vnc' protocol is available on this cloud.`);
+    }
+    const type = parseType({ type: r['type'] }, 'remote_console');
+    const url = await consoleUrl(deps, row, type);
+    return reply.status(200).send({ remote_console: { protocol: 'vnc', type, url } });
+  });
+}
+
+function parseType(arg: unknown, field: string): string {
+  if (typeof arg !== 'object' || arg === null || Array.isArray(arg)) throw new InvalidInputError(`Invalid input for field/attribute ${field}. Value: ${JSON.stringify(arg ?? null)}. is not of type 'object'`);
+  const a = arg as Record<string, unknown>;
+  const extra = Object.keys(a).find((k) => k !== 'type');
+  if (extra !== undefined) throw new InvalidInputError(`Invalid input for field/attribute ${field}. Additional properties are not allowed ('${extra}' was unexpected)`);
+  const type = a['type'];
+  if (type === undefined) throw new InvalidInputError(`Invalid input for field/attribute ${field}. 'type' is a required property`);
+  if (typeof type !== 'string' || !VNC_TYPES.includes(type)) {
+    // jsonschema's wording, with Python's repr of the value, as Nova answers it.
+    const shown = typeof type === 'string' ? `'${type}'` : JSON.stringify(type);
+    throw new InvalidInputError(`Invalid input for field/attribute type. Value: ${shown}. ${shown} is not one of [${VNC_TYPES.map((v) => `'${v}'`).join(', ')}]`);
+  }
+  return type;
+}
+
+async function consoleUrl(deps: ComputeDeps, row: InstanceRow, type: string): Promise<string> {
+  const { config } = deps;
+  if (!config.vnc.enabled) throw new InvalidInputError(`Unavailable console type ${type}.`);
+  if (type !== 'novnc') throw new InvalidInputError(`Unavailable console type ${type}.`);
+  if (row.vm_state !== VmState.ACTIVE || row.host === null) throw new ConflictError(`Instance ${row.uuid} is not ready`);
+  const endpoint = await getConsole(deps.db, row.uuid);
+  if (endpoint === undefined) throw new PolyvisorError('not_implemented', 'Unable to get vnc console, functionality not implemented');
+  const token = randomBytes(24).toString('base64url');
+  await issueConsoleToken(deps.db, token, { instanceUuid: row.uuid, consoleType: type, host: endpoint.host, port: endpoint.port, ttlSeconds: TOKEN_TTL_SECONDS });
+  const base = config.vnc.novncproxy_base_url ?? config.DEFAULT.novncproxy_base_url ?? NOVA_DEFAULT_PROXY_URL;
+  return `${base}${base.includes('?') ? '&' : '?'}path=${encodeURIComponent(`?token=${token}`)}`;
+}
