@@ -60,6 +60,15 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     req.auth = ctx;
   });
 
+  // Clients (tempest, keystoneauth) send `Content-Type: application/json` on every request,
+  // DELETE included, with no body; OpenStack services accept that, so an empty DELETE body
+  // is no body at all rather than malformed JSON.
+  app.addHook('preParsing', async (req) => {
+    if (req.method !== 'DELETE' || req.headers['transfer-encoding'] !== undefined) return;
+    const length = req.headers['content-length'];
+    if (length === undefined || length === '0') delete req.headers['content-type'];
+  });
+
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
       { method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },

@@ -19,6 +19,7 @@ describe('the shared API server', () => {
       throw new Error('secret internal detail');
     });
     app.get('/identity/v3/public', { config: { public: true } }, async () => ({ ok: true }));
+    app.delete('/compute/v2.1/things/:id', async (_req, reply) => reply.status(202).send());
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });
   after(async () => app.close());
@@ -47,6 +48,13 @@ describe('the shared API server', () => {
     const body = (await res.json()) as { badRequest: { code: number; message: string } };
     assert.equal(body.badRequest.code, 400);
     assert.match(body.badRequest.message, /Malformed request body/);
+  });
+
+  it('accepts a DELETE with a JSON content type and no body, as tempest and keystoneauth send it', async () => {
+    const res = await fetch(`${base}/compute/v2.1/things/1`, { method: 'DELETE', headers: { 'x-auth-token': 'member-a', 'content-type': 'application/json' } });
+    assert.equal(res.status, 202);
+    const empty = await post('');
+    assert.equal(empty.status, 400, 'a POST still needs its body');
   });
 
   it('answers a body over the limit with 413 and a fault, even while the client is still sending', async () => {
