@@ -127,6 +127,7 @@ export const SCHEMA = {
     use_linked_clone: opt.bool(true, 'Boot from linked clones of the cached image disk.'),
     cache_prefix: opt.strOrNull('Prefix of the image cache folder on the datastore.'),
     integration_bridge: opt.strOrNull('Port group for instances (NSX: br-int).'),
+    vlan_network: opt.multi('A VLAN network servers may ask for by id (networks: [{uuid: <id>}]): "<id>:<vlan id>[:<port group>]" (port group default br<vlan id>), created on the vSwitch of [DEFAULT] vlan_interface; repeatable.'),
     vnc_port: opt.int(5900, 'First VNC port on the ESX hosts.', { min: 1, max: 65535 }),
     vnc_port_total: opt.int(10000, 'Number of VNC ports.', { min: 1 }),
     console_delay_seconds: opt.intOrNull('Seconds to wait before reading a serial console.'),
