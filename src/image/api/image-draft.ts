@@ -2,6 +2,7 @@ import type { ImageRow } from '../../db/schema.js';
 import { imageProperties } from '../../db/repos/images.js';
 import { ForbiddenError, TooLargeError } from '../../errors.js';
 import type { AuthContext } from '../../api/context.js';
+import { checkDiskTypeAgainstDetected, checkPropertyValues, DETECTED_FORMAT_PROPERTY } from '../formats/index.js';
 import { MAX_PROPERTIES, MAX_TAGS, type CoreValues } from './attributes.js';
 
 /**
@@ -46,4 +47,12 @@ export function checkDraft(ctx: AuthContext, draft: ImageDraft, before: ImageDra
     throw new TooLargeError(`Maximum number of properties exceeded: at most ${MAX_PROPERTIES} custom properties per image.`);
   }
   if (core.tags.length > MAX_TAGS) throw new TooLargeError(`Maximum number of tags exceeded: at most ${MAX_TAGS} tags per image.`);
+  // VMware and hypervisor properties get valid values at once, not a failed boot later; only
+  // what this request sets is checked, so an old image with a legacy value stays editable.
+  const changed: Record<string, string> = {};
+  for (const [k, v] of Object.entries(draft.properties)) if (before?.properties[k] !== v) changed[k] = v;
+  checkPropertyValues(changed);
+  if (before !== undefined) {
+    checkDiskTypeAgainstDetected(draft.properties[DETECTED_FORMAT_PROPERTY], core.disk_format, changed['vmware_disktype']);
+  }
 }

@@ -129,3 +129,19 @@ function mismatch(is: string, declared: string, actual: string): ImageContentErr
   const name = FORMAT_NAMES[actual] ?? actual;
   return new ImageContentError(`${is}, not ${declared}: set disk_format=${name}.`, { property: 'disk_format', detected: actual });
 }
+
+/**
+ * For PATCH on an image whose content was inspected (it carries `detected`, the
+ * polyvisor_detected_format property): a changed vmware_disktype must still describe the file.
+ */
+export function checkDiskTypeAgainstDetected(detected: string | undefined, diskFormat: string | null, diskType: string | undefined): void {
+  if (detected === undefined || diskType === undefined || diskFormat !== 'vmdk') return;
+  const createType = detected.startsWith('vmdk/') ? detected.slice(5) : undefined;
+  const actual = createType === undefined ? undefined : diskTypeFromCreateType(createType);
+  if (actual !== undefined && diskType !== actual) {
+    throw new ImageContentError(`The image's data is a VMDK ${createType ?? ''} disk: vmware_disktype must stay ${actual}.`, { property: 'vmware_disktype' });
+  }
+  if (detected === 'raw' && !FLAT_DISK_TYPES.includes(diskType as DiskType)) {
+    throw new ImageContentError(`The image's data is a flat VMDK extent (raw sectors): vmware_disktype must be preallocated, thin or eagerZeroedThick, not ${diskType}.`, { property: 'vmware_disktype' });
+  }
+}

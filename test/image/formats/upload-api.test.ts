@@ -104,8 +104,26 @@ describe('Image API uploads checked against their content', () => {
     await refused({ name: 'x', container_format: 'bare', disk_format: 'vmdk' }, 'trusty-server-cloudimg-amd64-disk1.img', /The file is a qcow2 \(version 3\) image, virtual size 8 MiB, not vmdk: set disk_format=qcow2/);
   });
 
-  it('refuses an unknown guest ID', async () => {
-    await refused({ name: 'x', container_format: 'bare', disk_format: 'vmdk', vmware_ostype: 'ubuntu99Guest' }, 'trusty-server-cloudimg-amd64-disk1.vmdk', /vmware_ostype "ubuntu99Guest" is not a vSphere guest ID/);
+  it('refuses an unknown guest ID and other invalid VMware values at create and patch, before any upload', async () => {
+    const before = (await h.call('member-a', 'GET', '/image/v2/images')).json<{ images: unknown[] }>().images.length;
+    const created = await h.call('member-a', 'POST', '/image/v2/images', { name: 'x', container_format: 'bare', disk_format: 'vmdk', vmware_ostype: 'ubuntu99Guest' });
+    assert.equal(created.statusCode, 400);
+    assert.match(created.json<{ message: string }>().message, /vmware_ostype "ubuntu99Guest" is not a vSphere guest ID/);
+    assert.equal((await h.call('member-a', 'GET', '/image/v2/images')).json<{ images: unknown[] }>().images.length, before, 'nothing was created');
+
+    const img = await h.create('member-a', { name: 'ok', container_format: 'bare', disk_format: 'vmdk' });
+    const url = `/image/v2/images/${String(img['id'])}`;
+    const badAdapter = await h.call('member-a', 'PATCH', url, [{ op: 'add', path: '/vmware_adaptertype', value: 'scsi' }], PATCH);
+    assert.equal(badAdapter.statusCode, 400);
+    assert.match(badAdapter.json<{ message: string }>().message, /vmware_adaptertype "scsi" is not one of lsiLogic, busLogic, lsiLogicsas, paraVirtual, ide/);
+
+    // After the upload, the disk type is bound to the content.
+    assert.equal((await h.call('member-a', 'PUT', `${url}/file`, fx.read('trusty-server-cloudimg-amd64-disk1.vmdk'), OCTET)).statusCode, 204);
+    const lie = await h.call('member-a', 'PATCH', url, [{ op: 'replace', path: '/vmware_disktype', value: 'preallocated' }], PATCH);
+    assert.equal(lie.statusCode, 400);
+    assert.match(lie.json<{ message: string }>().message, /data is a VMDK monolithicSparse disk: vmware_disktype must stay sparse/);
+    const shown = (await h.call('member-a', 'GET', url)).json<Record<string, unknown>>();
+    assert.equal(shown['vmware_disktype'], 'sparse');
   });
 
   it('refuses a VMDK descriptor whose extent is outside the upload, and a virtual size over the limit', async () => {
