@@ -8,6 +8,7 @@ import { compute } from './migrations/0004-compute.js';
 import { scheduler } from './migrations/0005-scheduler.js';
 import { aggregates } from './migrations/0006-aggregates.js';
 import { vmware } from './migrations/0007-vmware.js';
+import { identityExtra } from './migrations/0008-identity-extra.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -19,6 +20,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0005-scheduler': scheduler(dialect),
     '0006-aggregates': aggregates(dialect),
     '0007-vmware': vmware(dialect),
+    '0008-identity-extra': identityExtra(dialect),
   };
 }
 

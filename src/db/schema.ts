@@ -44,6 +44,8 @@ export interface ProjectTable {
   domain_id: string;
   enabled: Bool;
   created_at: string;
+  /** JSON object of the attributes Keystone keeps without modelling them (migration 0008-identity-extra). */
+  extra: Generated<string>;
 }
 
 export interface UserTable {
@@ -58,6 +60,8 @@ export interface UserTable {
   description: Generated<string | null>;
   enabled: Bool;
   created_at: string;
+  /** JSON object of the attributes Keystone keeps without modelling them (migration 0008-identity-extra). */
+  extra: Generated<string>;
 }
 
 export interface RoleTable {
