@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError, PolyvisorError } from '../errors.js';
 import type { ImageStore } from './store/image-store.js';
 import { qemuSourceFormat, variantFor } from './variants/variant-format.js';
 import { VariantCache } from './variants/variant-cache.js';
+import type { ConvertTarget } from './convert/qemu-img.js';
 
 /**
  * How the compute agent reads an image for a driver. Only active images with data can be
@@ -16,8 +17,9 @@ import { VariantCache } from './variants/variant-cache.js';
  * Options:
  * - variants: where variants live (default: the store's variantsDirectory, when it has local files);
  * - formats: the disk formats the driver boots, best first (its capabilities.diskFormats). An
- *   image in none of them is presented as the first one a variant can be made in: its
- *   diskFormat (and, for VMDK, vmware_disktype=streamOptimized) say what `open(null)` streams.
+ *   image in none of them is presented as the first one a variant can be made in, produced
+ *   by `get` (so its size is known): its diskFormat (and, for VMDK,
+ *   vmware_disktype=streamOptimized) say what `open(null)` streams.
  */
 export function createImageProvider(db: Db, store: ImageStore, options: { variants?: VariantCache; formats?: readonly string[] } = {}): ImageProvider {
   const variants = options.variants ?? (store.variantsDirectory === undefined ? undefined : new VariantCache(store.variantsDirectory));
@@ -30,6 +32,18 @@ export function createImageProvider(db: Db, store: ImageStore, options: { varian
       if (row.status !== 'active' || location === null) {
         throw new ConflictError(`Image ${imageId} is ${row.status}: only an active image with data can be booted.`, { image: imageId, status: row.status });
       }
+      const properties = imageProperties(row);
+      const sourceFormat = qemuSourceFormat(row.disk_format, properties);
+      const ensureVariant = async (target: ConvertTarget, wanted: string, openSignal: AbortSignal) => {
+        if (!variants || !store.localPath || sourceFormat === undefined) {
+          throw new PolyvisorError(
+            'image_format_unavailable',
+            `Image ${row.id} is stored as ${row.disk_format ?? 'an unknown format'}; the driver asked for ${wanted}, which this image store cannot produce (it has no local files).`,
+            { details: { image: row.id, stored: row.disk_format, wanted } },
+          );
+        }
+        return variants.ensure({ location, path: store.localPath(location), format: sourceFormat }, target, openSignal);
+      };
       const stored: ImageSource = {
         id: row.id,
         name: row.name,
@@ -37,47 +51,54 @@ export function createImageProvider(db: Db, store: ImageStore, options: { varian
         containerFormat: row.container_format,
         size: row.size,
         virtualSize: row.virtual_size,
-        properties: imageProperties(row),
+        properties,
         async open(format: string | null, openSignal: AbortSignal): Promise<Readable> {
           openSignal.throwIfAborted();
-          const properties = imageProperties(row);
           const plan = format === null ? ({ kind: 'same' } as const) : variantFor(row.disk_format, properties, format);
           if (plan.kind === 'same') return addAbortSignal(openSignal, await store.open(location));
-          const sourceFormat = qemuSourceFormat(row.disk_format, properties);
-          if (plan.kind === 'unavailable' || !variants || !store.localPath || sourceFormat === undefined) {
+          if (plan.kind === 'unavailable') {
             throw new PolyvisorError(
               'image_format_unavailable',
-              `Image ${row.id} is stored as ${row.disk_format ?? 'an unknown format'}; the driver asked for ${format ?? ''}, which ${plan.kind === 'unavailable' ? 'cannot be made from it' : 'this image store cannot produce (it has no local files)'}.`,
+              `Image ${row.id} is stored as ${row.disk_format ?? 'an unknown format'}; the driver asked for ${format ?? ''}, which cannot be made from it.`,
               { details: { image: row.id, stored: row.disk_format, wanted: format } },
             );
           }
-          const variant = await variants.ensure({ location, path: store.localPath(location), format: sourceFormat }, plan.target, openSignal);
+          const variant = await ensureVariant(plan.target, format ?? '', openSignal);
           return addAbortSignal(openSignal, createReadStream(variant.path));
         },
       };
-      return options.formats === undefined ? stored : presentAs(stored, options.formats);
+      if (options.formats === undefined) return stored;
+      const choice = chooseFormat(stored, options.formats);
+      if (choice.kind === 'same') return choice.format === stored.diskFormat ? stored : { ...stored, diskFormat: choice.format };
+      if (choice.kind === 'none') return stored;
+      // Produced now (once; later boots reuse it), so the driver knows the size it will stream.
+      const variant = await ensureVariant(choice.target, choice.format, signal);
+      return {
+        ...stored,
+        diskFormat: choice.format,
+        size: variant.size,
+        properties: choice.format === 'vmdk' ? { ...properties, vmware_disktype: 'streamOptimized' } : properties,
+        open: async (format, openSignal) =>
+          format === null || format === choice.format ? addAbortSignal(openSignal, createReadStream(variant.path)) : stored.open(format, openSignal),
+      };
     },
   };
 }
 
 /**
- * The image as a driver that boots only `formats` sees it: unchanged when it already is one
- * of them (or its bytes are, like a flat VMDK extent for raw), else as the first format a
+ * Which format a driver that boots only `formats` (best first) gets: one the stored bytes
+ * already are (no conversion; a flat VMDK extent or an ISO is raw), else the first one a
  * variant can be made in. `hypervisor_type` is left alone: pinning is the scheduler's job.
  */
-export function presentAs(image: ImageSource, formats: readonly string[]): ImageSource {
-  const properties = image.properties;
-  // No conversion when the bytes already suit (a flat VMDK extent or an ISO is raw to KVM).
-  const same = formats.find((f) => variantFor(image.diskFormat, properties, f).kind === 'same');
-  if (same !== undefined) return same === image.diskFormat || formats.includes(image.diskFormat ?? '') ? image : { ...image, diskFormat: same };
-  const target = formats.find((f) => variantFor(image.diskFormat, properties, f).kind === 'convert');
-  if (target === undefined) return image;
-  return {
-    ...image,
-    diskFormat: target,
-    // The variant's size is known once it exists; the virtual size does not change.
-    size: null,
-    properties: target === 'vmdk' ? { ...properties, vmware_disktype: 'streamOptimized' } : properties,
-    open: (format, signal) => image.open(format ?? target, signal),
-  };
+export function chooseFormat(
+  image: Pick<ImageSource, 'diskFormat' | 'properties'>,
+  formats: readonly string[],
+): { kind: 'same'; format: string } | { kind: 'convert'; format: string; target: ConvertTarget } | { kind: 'none' } {
+  if (image.diskFormat !== null && formats.includes(image.diskFormat)) return { kind: 'same', format: image.diskFormat };
+  for (const f of formats) if (variantFor(image.diskFormat, image.properties, f).kind === 'same') return { kind: 'same', format: f };
+  for (const f of formats) {
+    const plan = variantFor(image.diskFormat, image.properties, f);
+    if (plan.kind === 'convert') return { kind: 'convert', format: f, target: plan.target };
+  }
+  return { kind: 'none' };
 }

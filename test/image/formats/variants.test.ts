@@ -108,12 +108,14 @@ describe('images presented in the formats a driver boots', () => {
     assert.equal(forVmware.properties['vmware_disktype'], 'streamOptimized');
     assert.equal(forVmware.virtualSize, 2 * MiB);
     await pipeline(await forVmware.open(null, signal), createWriteStream(fx.path('v.vmdk')));
+    assert.equal(forVmware.size, fx.read('v.vmdk').length, 'the size is the variant\'s, known before streaming');
     assert.match(fx.qemuImg('info', '-f', 'vmdk', 'v.vmdk'), /create type: streamOptimized/);
     assert.equal((await kvm.get(qcowId, signal)).diskFormat, 'qcow2', 'KVM takes it as it is');
 
     const vmdkId = await upload({ name: 'v', disk_format: 'vmdk' }, 'disk.vmdk');
     const forKvm = await kvm.get(vmdkId, signal);
     assert.equal(forKvm.diskFormat, 'qcow2');
+    assert.ok((forKvm.size ?? 0) > 0);
     await pipeline(await forKvm.open(null, signal), createWriteStream(fx.path('k.qcow2')));
     assert.match(fx.qemuImg('compare', '-f', 'qcow2', '-F', 'raw', 'k.qcow2', 'disk.raw'), /Images are identical/);
     assert.equal((await vmware.get(vmdkId, signal)).diskFormat, 'vmdk');
