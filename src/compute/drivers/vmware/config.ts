@@ -1,5 +1,6 @@
 import type { Config } from '../../../config/options.js';
 import { DriverError } from '../driver.js';
+import { parseVlanNetworks, type VlanNetwork } from './vlan-port-groups.js';
 
 /**
  * Everything the VMware driver reads from nova.conf, parsed once at construction (never
@@ -28,6 +29,8 @@ export interface VmwareDriverOptions {
   readonly portGroup: string;
   /** [DEFAULT] vlan_interface: the vSwitch uplink where VLAN port groups are created. */
   readonly vlanInterface: string | null;
+  /** [vmware] vlan_network: networks a server may ask for by id, each a VLAN port group (none by default). */
+  readonly vlanNetworks?: readonly VlanNetwork[];
   readonly vncPort: number;
   readonly vncPortTotal: number;
   readonly removeUnusedBaseImages: boolean;
@@ -96,6 +99,7 @@ export function vmwareOptionsFromConfig(config: Config): VmwareDriverOptions {
     cacheFolder: `${v.cache_prefix ?? ''}${subdir}`,
     portGroup: v.integration_bridge ?? d.flat_network_bridge,
     vlanInterface: d.vlan_interface,
+    vlanNetworks: parseVlanNetworks(v.vlan_network),
     vncPort: v.vnc_port,
     vncPortTotal: v.vnc_port_total,
     removeUnusedBaseImages: removeUnused,

@@ -5,6 +5,7 @@ import type { VmwareDriverOptions } from './config.js';
 import type { ImageCache } from './image-cache.js';
 import type { ProjectFolders } from './project-folder.js';
 import type { ComputeTarget } from './topology.js';
+import type { VlanPortGroups } from './vlan-port-groups.js';
 import type { VncPortAllocator } from './vnc-ports.js';
 
 /** What each operation module needs from the driver: the client, options and shared state. */
@@ -15,6 +16,7 @@ export interface VmwareContext {
   readonly cache: ImageCache;
   readonly folders: ProjectFolders;
   readonly vnc: VncPortAllocator;
+  readonly vlans: VlanPortGroups;
   /** Our VMs that existed when the driver started: spawning one of them resumes an interrupted build. */
   readonly existingAtStart: Set<string>;
   /** The compute target (cluster) of a node name; throws when the driver does not serve it. */

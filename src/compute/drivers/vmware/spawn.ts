@@ -6,7 +6,8 @@ import { driverFailure, stepOpId, type VmwareContext } from './context.js';
 import { imageLayout } from './image-cache.js';
 import { usableDatastores } from './resources.js';
 import type { ComputeTarget, DatastoreFacts, NetworkFacts } from './topology.js';
-import { createVmSpec, guestChoice, type RootDisk } from './vm-spec.js';
+import { requestedVlanNetwork } from './vlan-port-groups.js';
+import { createVmSpec, guestChoice, type NicNetwork, type RootDisk } from './vm-spec.js';
 
 /** What spawn stores in the instance's driver_info: enough to find the VM without a search. */
 export interface VmwareDriverInfo {
@@ -59,7 +60,9 @@ export async function spawn(ctx: VmwareContext, instance: InstanceSpec, image: I
   const layout = imageLayout(image);
   const linked = layout !== 'iso' && wantsLinkedClone(image, ctx.options.useLinkedClone);
   const ds = pickDatastore(target, ctx.options.datastoreRegex);
-  const network = pickNetwork(target, instance, ctx.options.portGroup);
+  // A VLAN network asked for by id gets its port group (made below); otherwise the configured one.
+  const vlan = requestedVlanNetwork(instance, ctx.options.vlanNetworks ?? []);
+  const network: NicNetwork | undefined = vlan === undefined ? pickNetwork(target, instance, ctx.options.portGroup) : { name: vlan.portGroup };
   const rootKb = instance.flavor.root_gb * GiB_KB;
 
   let step = 'caching the image';
@@ -72,6 +75,11 @@ export async function spawn(ctx: VmwareContext, instance: InstanceSpec, image: I
       signal,
       ...(hooks.onProgress === undefined ? {} : { onProgress: (f: number) => hooks.onProgress?.(Math.min(90, Math.floor(f * 90))) }),
     });
+    if (vlan !== undefined) {
+      step = `creating VLAN port group ${vlan.portGroup}`;
+      opId = stepOpId(instance.uuid, 'vlan');
+      await ctx.vlans.ensure(target, vlan, signal);
+    }
     step = 'creating the project folder';
     const folder = await ctx.folders.folder(target.datacenter.vmFolder, instance.projectId, signal);
     vncPort = ctx.vnc.allocate();

@@ -3,6 +3,9 @@ import { DriverError, type InstanceSpec } from '../driver.js';
 import { GUEST_IDS } from './generated/guest-ids.js';
 import type { NetworkFacts } from './topology.js';
 
+/** The port group a NIC joins: a known network, or a standard port group named only (one the driver just created). */
+export type NicNetwork = Pick<NetworkFacts, 'name' | 'dvs'> & { readonly ref?: NetworkFacts['ref'] };
+
 /** vmware_adaptertype values (Nova's names) → the controller device; ide uses the VM's built-in IDE controller. */
 const CONTROLLERS: Readonly<Record<string, string | null>> = {
   lsiLogic: 'VirtualLsiLogicController',
@@ -60,7 +63,7 @@ export interface VmSpecInput {
   readonly instance: InstanceSpec;
   readonly guest: GuestChoice;
   readonly datastoreName: string;
-  readonly network: NetworkFacts | undefined;
+  readonly network: NicNetwork | undefined;
   readonly vncPort: number | undefined;
   readonly rootDisk: RootDisk;
   /** An ISO to attach on the IDE controller's CD-ROM (ISO images). */
@@ -133,7 +136,7 @@ export function createVmSpec(input: VmSpecInput): VirtualMachineConfigSpec {
   }
   if (input.network !== undefined) {
     const backing = input.network.dvs === undefined
-      ? { _type: 'VirtualEthernetCardNetworkBackingInfo', deviceName: input.network.name, network: input.network.ref }
+      ? { _type: 'VirtualEthernetCardNetworkBackingInfo', deviceName: input.network.name, ...(input.network.ref === undefined ? {} : { network: input.network.ref }) }
       : { _type: 'VirtualEthernetCardDistributedVirtualPortBackingInfo', port: { _type: 'DistributedVirtualSwitchPortConnection', switchUuid: input.network.dvs.switchUuid, portgroupKey: input.network.dvs.portgroupKey } };
     devices.push({
       operation: 'add',

@@ -20,6 +20,7 @@ import { spawn } from './spawn.js';
 import { checkDatastores, checkPrivileges, checkVersion, connectError, selectTargets } from './startup-checks.js';
 import { readTopology, type ComputeTarget } from './topology.js';
 import { findVm } from './vm-lookup.js';
+import { VlanPortGroups } from './vlan-port-groups.js';
 import { VncPortAllocator } from './vnc-ports.js';
 
 /**
@@ -72,6 +73,7 @@ export class VmwareDriver implements ComputeDriver {
         cache: new ImageCache(client, o.cacheFolder, this.#log, Math.min(600_000, (o.removeUnusedMinimumAgeSeconds * 1000) / 2), o.cacheLockTimeoutMs),
         folders: new ProjectFolders(client),
         vnc: new VncPortAllocator(o.vncPort, o.vncPortTotal),
+        vlans: new VlanPortGroups(client, o.vlanInterface),
         target: (nodename) => {
           const t = this.#targets.get(nodename);
           if (t === undefined) throw new DriverError('node_not_found', `node ${nodename} is not served by this VMware driver (it serves ${[...this.#targets.keys()].join(', ')})`);
