@@ -88,6 +88,11 @@ export const SERVER_VIEW_COLUMNS = [
   'launched_at',
   'terminated_at',
   'progress',
+  'reservation_id',
+  'launch_index',
+  'hostname',
+  'locked',
+  'display_description',
 ] as const satisfies readonly (keyof InstanceRow)[];
 export type ServerViewRow = Pick<InstanceRow, (typeof SERVER_VIEW_COLUMNS)[number]>;
 
@@ -197,6 +202,17 @@ function chunks<T>(items: readonly T[]): T[][] {
 }
 
 /** Metadata of many servers at once. */
+/** user_data of these instances (base64 as submitted; null when none), for the admin view at 2.3+. */
+export async function userDataOf(db: Db, uuids: readonly string[]): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  for (const part of chunks(uuids)) {
+    if (part.length === 0) continue;
+    const rows = await db.selectFrom('instances').select(['uuid', 'user_data']).where('uuid', 'in', part).execute();
+    for (const r of rows) out.set(r.uuid, r.user_data);
+  }
+  return out;
+}
+
 export async function metadataOf(db: Db, uuids: readonly string[]): Promise<Map<string, Record<string, string>>> {
   const out = new Map<string, Record<string, string>>();
   for (const part of chunks(uuids)) {

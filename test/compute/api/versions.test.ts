@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { at, PUBLIC_URL, startHarness, type ComputeHarness } from './harness.js';
 
+/** The highest microversion we claim: every change up to it is implemented. */
+const MAX = '2.11';
+
 describe('compute API: versions and microversions', () => {
   let t: ComputeHarness;
   before(async () => {
@@ -23,15 +26,21 @@ describe('compute API: versions and microversions', () => {
     assert.equal(doc.status, 200);
     assert.equal(at(doc.body, 'version', 'status'), 'CURRENT');
     assert.equal(at(doc.body, 'version', 'min_version'), '2.1');
-    assert.equal(at(doc.body, 'version', 'version'), '2.1');
+    assert.equal(at(doc.body, 'version', 'version'), MAX);
   });
 
   it('negotiates from either header, accepts latest, and echoes both headers with Vary', async () => {
-    for (const headers of [{}, { 'X-OpenStack-Nova-API-Version': '2.1' }, { 'OpenStack-API-Version': 'compute 2.1' }, { 'OpenStack-API-Version': 'image 2.9, compute latest' }]) {
+    const cases: [Record<string, string>, string][] = [
+      [{}, '2.1'],
+      [{ 'X-OpenStack-Nova-API-Version': '2.1' }, '2.1'],
+      [{ 'OpenStack-API-Version': 'compute 2.5' }, '2.5'],
+      [{ 'OpenStack-API-Version': 'image 2.9, compute latest' }, MAX],
+    ];
+    for (const [headers, expected] of cases) {
       const res = await t.call('GET', '/compute/v2.1/flavors', 'member-a', undefined, headers);
       assert.equal(res.status, 200, JSON.stringify(headers));
-      assert.equal(res.headers['openstack-api-version'], 'compute 2.1');
-      assert.equal(res.headers['x-openstack-nova-api-version'], '2.1');
+      assert.equal(res.headers['openstack-api-version'], `compute ${expected}`);
+      assert.equal(res.headers['x-openstack-nova-api-version'], expected);
       assert.match(String(res.headers['vary']), /OpenStack-API-Version/);
       assert.match(String(res.headers['x-openstack-request-id']), /^req-/);
     }
@@ -40,7 +49,7 @@ describe('compute API: versions and microversions', () => {
   it('answers 406 outside the supported range and 400 for a malformed version', async () => {
     const high = await t.call('GET', '/compute/v2.1/flavors', 'member-a', undefined, { 'OpenStack-API-Version': 'compute 2.99' });
     assert.equal(high.status, 406);
-    assert.equal(at(high.body, 'notAcceptable', 'message'), 'Version 2.99 is not supported by the API. Minimum is 2.1 and maximum is 2.1.');
+    assert.equal(at(high.body, 'notAcceptable', 'message'), `Version 2.99 is not supported by the API. Minimum is 2.1 and maximum is ${MAX}.`);
     assert.equal((await t.call('GET', '/compute/v2.1/flavors', 'member-a', undefined, { 'X-OpenStack-Nova-API-Version': '2.0' })).status, 406);
     const bad = await t.call('GET', '/compute/v2.1/flavors', 'member-a', undefined, { 'X-OpenStack-Nova-API-Version': 'two' });
     assert.equal(bad.status, 400);

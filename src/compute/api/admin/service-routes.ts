@@ -6,22 +6,26 @@ import { zonedHosts } from '../../../db/repos/aggregates.js';
 import type { ServiceRow } from '../../../db/schema.js';
 import { isServiceUp } from '../../service-status.js';
 import type { ComputeDeps } from '../deps.js';
-import { callerOf, param, pathParam, queryOf } from '../request.js';
+import { atLeast } from '../microversion.js';
+import { callerOf, param, parseBool, pathParam, queryOf } from '../request.js';
 import { pythonIsoTime } from '../times.js';
 import { strictObject } from '../validation.js';
 import { INTERNAL_ZONE } from './zones.js';
 
 const hostBinary = { host: { type: 'string', minLength: 1, maxLength: 255 }, binary: { type: 'string', minLength: 1, maxLength: 255 } };
 const enableSchema = strictObject(hostBinary, ['host', 'binary']);
+// Nova's parameter_types.boolean: a JSON boolean or one of oslo's boolean strings.
+const boolish = { anyOf: [{ type: 'boolean' }, { type: 'string', enum: ['1', '0', 't', 'f', 'true', 'false', 'on', 'off', 'y', 'n', 'yes', 'no', 'True', 'False'] }] };
+const forceDownSchema = strictObject({ ...hostBinary, forced_down: boolish }, ['host', 'binary', 'forced_down']);
 const disableLogSchema = strictObject({ ...hostBinary, disabled_reason: { type: 'string', minLength: 1, maxLength: 255 } }, ['host', 'binary', 'disabled_reason']);
 
-/** `os-services` at 2.1 (admin): list, enable, disable, disable-log-reason, delete. */
+/** `os-services` (admin): list, enable, disable, disable-log-reason, delete; 2.11 adds `forced_down` and force-down. */
 export function serviceRoutes(app: FastifyInstance, deps: ComputeDeps): void {
   const admin = (req: FastifyRequest, what: string) => requireAdmin(callerOf(req), `os_compute_api:os-services:${what}`);
 
   /** A compute service's zone: that of its host's aggregates, else the default zone. */
   const zones = async (): Promise<Map<string, string>> => zonedHosts(deps.db);
-  const view = (s: ServiceRow, zoneOf: ReadonlyMap<string, string>) => ({
+  const view = (req: FastifyRequest, s: ServiceRow, zoneOf: ReadonlyMap<string, string>) => ({
     id: s.id,
     binary: s.binary,
     host: s.host,
@@ -30,6 +34,7 @@ export function serviceRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     state: isServiceUp(s, deps.config.DEFAULT.service_down_time) ? 'up' : 'down',
     updated_at: pythonIsoTime(s.last_seen_at ?? s.updated_at),
     disabled_reason: s.disabled_reason,
+    ...(atLeast(req, 2, 11) ? { forced_down: s.forced_down === 1 } : {}),
   });
 
   app.get('/os-services', async (req) => {
@@ -41,7 +46,7 @@ export function serviceRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     if (host !== undefined) filter.host = host;
     if (binary !== undefined) filter.binary = binary;
     const [rows, zoneOf] = await Promise.all([listServices(deps.db, filter), zones()]);
-    return { services: rows.map((s) => view(s, zoneOf)) };
+    return { services: rows.map((s) => view(req, s, zoneOf)) };
   });
 
   const target = async (host: string, binary: string): Promise<ServiceRow> => {
@@ -64,6 +69,19 @@ export function serviceRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     const s = await target(host, binary);
     await updateServiceStatus(deps.db, s.id, { disabled: 1, disabled_reason: null });
     return { service: { host, binary, status: 'disabled' } };
+  });
+
+  // Before 2.11 the URL does not exist: answer 404 before the body is even validated.
+  const since211 = async (req: FastifyRequest) => {
+    if (!atLeast(req, 2, 11)) throw new PolyvisorError('not_found', 'The resource could not be found.');
+  };
+  app.put('/os-services/force-down', { schema: { body: forceDownSchema }, preValidation: since211 }, async (req) => {
+    admin(req, 'update');
+    const { host, binary, forced_down } = req.body as { host: string; binary: string; forced_down: boolean | string };
+    const down = typeof forced_down === 'boolean' ? forced_down : parseBool(forced_down, 'forced_down');
+    const s = await target(host, binary);
+    await updateServiceStatus(deps.db, s.id, { forced_down: down ? 1 : 0 });
+    return { service: { host, binary, forced_down: down } };
   });
 
   app.put('/os-services/disable-log-reason', { schema: { body: disableLogSchema } }, async (req) => {

@@ -4,6 +4,7 @@ import { ConflictError, PolyvisorError } from '../../../errors.js';
 import { addFlavorAccess, listFlavorAccess, removeFlavorAccess } from '../../../db/repos/flavors.js';
 import type { FlavorRow } from '../../../db/schema.js';
 import type { ComputeDeps } from '../deps.js';
+import { atLeast } from '../microversion.js';
 import { callerOf } from '../request.js';
 import { strictObject } from '../validation.js';
 import { visibleFlavor } from './flavor-routes.js';
@@ -37,7 +38,8 @@ export function flavorAccessRoutes(app: FastifyInstance, deps: ComputeDeps): voi
     const flavor = await visibleFlavor(req, deps);
     if (adding) {
       const project = body.addTenantAccess.tenant;
-      if (flavor.is_public === 1) throw new ConflictError('Can not add access to a public flavor.');
+      // Microversion 2.7: refuse access to a public flavor; before it Nova recorded it (without effect).
+      if (flavor.is_public === 1 && atLeast(req, 2, 7)) throw new ConflictError('Can not add access to a public flavor.');
       if (!(await addFlavorAccess(deps.db, flavor.id, project))) {
         throw new ConflictError(`Flavor access already exists for flavor ${flavor.flavorid} and project ${project} combination.`);
       }

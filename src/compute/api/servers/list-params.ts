@@ -74,10 +74,17 @@ export interface ServerListParams {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** Reads Nova's list filters; admin-only ones are ignored for other callers, as Nova does. */
-export function parseServerListParams(q: Query, ctx: AuthContext): ServerListParams {
+/**
+ * Reads Nova's list filters; admin-only ones are ignored for other callers, as Nova does.
+ * `ip6ForEveryone`: microversion 2.5 opened the `ip6` filter to non-admins.
+ */
+export function parseServerListParams(q: Query, ctx: AuthContext, opts: { ip6ForEveryone?: boolean } = {}): ServerListParams {
   const f: Mutable<ServerListFilter> = { deleted: 'no' };
   let empty = false;
+  // Servers here have no fixed or floating addresses (no networking service), so an
+  // address filter that applies to the caller matches no server.
+  if (param(q, 'ip') !== undefined) empty = true;
+  if (param(q, 'ip6') !== undefined && (ctx.isAdmin || opts.ip6ForEveryone === true)) empty = true;
 
   const allTenants = param(q, 'all_tenants');
   const everyProject = ctx.isAdmin && allTenants !== undefined && (allTenants === '' || parseBool(allTenants, 'all_tenants'));

@@ -5,6 +5,7 @@ import { getInstance, updateInstance } from '../../../db/repos/instances.js';
 import { listServers } from '../../../db/repos/server-queries.js';
 import type { InstanceRow, InstanceUpdate } from '../../../db/schema.js';
 import type { ComputeDeps } from '../deps.js';
+import { atLeast, versionOf } from '../microversion.js';
 import { nameSchema, validateName } from '../names.js';
 import { callerOf, Linker, param, parseLimit, queryOf } from '../request.js';
 import { strictObject } from '../validation.js';
@@ -36,7 +37,7 @@ export function serverRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     const ctx = callerOf(req);
     const q = queryOf(req);
     const linker = new Linker(req, deps);
-    const { filter, sorts, empty } = parseServerListParams(q, ctx);
+    const { filter, sorts, empty } = parseServerListParams(q, ctx, { ip6ForEveryone: atLeast(req, 2, 5) });
     const limit = parseLimit(q, deps.config.api.max_limit);
     let marker: InstanceRow | undefined;
     const markerId = param(q, 'marker');
@@ -49,7 +50,7 @@ export function serverRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     const rows = empty || limit === 0 ? [] : await listServers(deps.db, deps.dialect, filter, sorts, limit, marker);
     const body: Record<string, unknown> = {};
     if (detailed) {
-      const view = await lookup(deps, linker, ctx.isAdmin, rows);
+      const view = await lookup(deps, linker, ctx.isAdmin, rows, versionOf(req));
       body['servers'] = rows.map((r) => serverDetail(r, view));
     } else {
       body['servers'] = rows.map((r) => serverSummary(r, linker));
@@ -64,7 +65,7 @@ export function serverRoutes(app: FastifyInstance, deps: ComputeDeps): void {
   app.get('/servers/:server_id', async (req) => {
     const row = await visibleServer(req, deps);
     const linker = new Linker(req, deps);
-    return { server: serverDetail(row, await lookup(deps, linker, callerOf(req).isAdmin, [row])) };
+    return { server: serverDetail(row, await lookup(deps, linker, callerOf(req).isAdmin, [row], versionOf(req))) };
   });
 
   app.put('/servers/:server_id', { schema: { body: updateSchema } }, async (req) => {
@@ -82,7 +83,7 @@ export function serverRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     if (s.description !== undefined) set.display_description = s.description;
     const updated = Object.keys(set).length === 0 ? row : ((await updateInstance(deps.db, row.uuid, {}, set)) ?? row);
     const linker = new Linker(req, deps);
-    return { server: serverDetail(updated, await lookup(deps, linker, ctx.isAdmin, [updated])) };
+    return { server: serverDetail(updated, await lookup(deps, linker, ctx.isAdmin, [updated], versionOf(req))) };
   });
 
   app.delete('/servers/:server_id', async (req, reply) => {

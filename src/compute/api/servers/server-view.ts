@@ -3,6 +3,7 @@ import type { ServerViewRow } from '../../../db/repos/server-queries.js';
 import type { InstanceFaultRow } from '../../../db/schema.js';
 import { apiTime } from '../../../db/time.js';
 import { serverStatus, type FlavorSnapshot } from '../../states.js';
+import { compareVersions, type ApiVersion } from '../microversion.js';
 import type { Linker } from '../request.js';
 import { pythonIsoTime } from '../times.js';
 
@@ -13,6 +14,14 @@ export interface ServerViewContext {
   readonly instanceNameTemplate: string;
   readonly metadata: ReadonlyMap<string, Record<string, string>>;
   readonly faults: ReadonlyMap<string, InstanceFaultRow>;
+  /** The request's microversion: fields come and go with it. */
+  readonly version: ApiVersion;
+  /** user_data by uuid, loaded only when the view shows it (admin, 2.3+). */
+  readonly userData: ReadonlyMap<string, string | null>;
+}
+
+function atLeast(v: ServerViewContext, minor: number): boolean {
+  return compareVersions(v.version, { major: 2, minor }) >= 0;
 }
 
 const PROGRESS_STATUSES = new Set(['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING']);
@@ -22,7 +31,10 @@ export function serverSummary(row: Pick<ServerViewRow, 'uuid' | 'display_name'>,
   return { id: row.uuid, name: row.display_name, links: linker.links('servers', row.uuid) };
 }
 
-/** Nova's 2.1 detail view, including the OS-EXT-* extension attributes it always shows at 2.1. */
+/**
+ * Nova's detail view: the OS-EXT-* extension attributes it always shows at 2.1, then per
+ * microversion: 2.3 more OS-EXT-SRV-ATTR fields for admins, 2.9 `locked`.
+ */
 export function serverDetail(row: ServerViewRow, v: ServerViewContext): Record<string, unknown> {
   const status = serverStatus(row.vm_state, row.task_state);
   const flavor = parseFlavor(row.flavor);
@@ -59,7 +71,18 @@ export function serverDetail(row: ServerViewRow, v: ServerViewContext): Record<s
     out['OS-EXT-SRV-ATTR:host'] = row.host;
     out['OS-EXT-SRV-ATTR:hypervisor_hostname'] = row.node;
     out['OS-EXT-SRV-ATTR:instance_name'] = instanceName(v.instanceNameTemplate, row.uuid);
+    if (atLeast(v, 3)) {
+      out['OS-EXT-SRV-ATTR:reservation_id'] = row.reservation_id;
+      out['OS-EXT-SRV-ATTR:launch_index'] = row.launch_index;
+      out['OS-EXT-SRV-ATTR:hostname'] = row.hostname;
+      // No kernel/ramdisk images or guest device names here: Nova shows '' and null for those.
+      out['OS-EXT-SRV-ATTR:kernel_id'] = '';
+      out['OS-EXT-SRV-ATTR:ramdisk_id'] = '';
+      out['OS-EXT-SRV-ATTR:root_device_name'] = null;
+      out['OS-EXT-SRV-ATTR:user_data'] = v.userData.get(row.uuid) ?? null;
+    }
   }
+  if (atLeast(v, 9)) out['locked'] = row.locked === 1;
   const fault = FAULT_STATUSES.has(status) ? v.faults.get(row.uuid) : undefined;
   if (fault) {
     const f: Record<string, unknown> = { code: fault.code, created: apiTime(fault.created_at), message: fault.message };
