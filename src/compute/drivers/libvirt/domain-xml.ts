@@ -1,0 +1,109 @@
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import type { FlavorSnapshot } from '../../states.js';
+
+/** Our namespace in a domain's <metadata>: who owns the instance (shown by `virsh dumpxml`). */
+export const METADATA_NS = 'https://polyvisor.dev/xmlns/libvirt/instance/1';
+
+/** Domains we manage are named after the instance uuid, so one `virsh list` maps them back. */
+export const DOMAIN_PREFIX = 'instance-';
+
+export function domainName(uuid: string): string {
+  return `${DOMAIN_PREFIX}${uuid}`;
+}
+
+/** The instance uuid of one of our domain names, or undefined for a domain that is not ours. */
+export function uuidOfDomain(name: string): string | undefined {
+  const m = /^instance-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i.exec(name);
+  return m?.[1];
+}
+
+export interface DomainSpec {
+  readonly uuid: string;
+  readonly displayName: string;
+  readonly projectId: string;
+  readonly userId: string;
+  readonly flavor: FlavorSnapshot;
+  readonly virtType: 'kvm' | 'qemu';
+  readonly cpuMode: string | null;
+  readonly disk: { readonly path: string; readonly format: 'qcow2' | 'raw' };
+  /** A Linux bridge to join, or null for QEMU user networking. */
+  readonly bridge: string | null;
+  readonly withNic: boolean;
+  /** VNC listen address, or null when [vnc] enabled is false. */
+  readonly vncListen: string | null;
+  /** The serial console's log file. */
+  readonly consoleLog: string;
+}
+
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
+
+/**
+ * The libvirt domain definition of an instance, built as a tree and serialised by
+ * fast-xml-parser (so names and titles are escaped, never spliced into text).
+ * Serial port 0 writes to a file (the console log); VNC takes a free port (autoport).
+ */
+export function domainXml(s: DomainSpec): string {
+  const cpu = s.cpuMode !== null && s.cpuMode !== 'none' ? { '@_mode': s.cpuMode } : s.virtType === 'kvm' ? { '@_mode': 'host-passthrough' } : undefined;
+  const devices: Record<string, unknown> = {
+    disk: {
+      '@_type': 'file', '@_device': 'disk',
+      driver: { '@_name': 'qemu', '@_type': s.disk.format, '@_cache': 'none', '@_io': 'native', '@_discard': 'unmap' },
+      source: { '@_file': s.disk.path },
+      target: { '@_dev': 'vda', '@_bus': 'virtio' },
+    },
+    serial: { '@_type': 'file', source: { '@_path': s.consoleLog, '@_append': 'on' }, target: { '@_port': '0' } },
+    console: { '@_type': 'file', source: { '@_path': s.consoleLog, '@_append': 'on' }, target: { '@_type': 'serial', '@_port': '0' } },
+    input: { '@_type': 'tablet', '@_bus': 'usb' },
+    memballoon: { '@_model': 'virtio' },
+  };
+  if (s.withNic) {
+    devices['interface'] = s.bridge !== null
+      ? { '@_type': 'bridge', source: { '@_bridge': s.bridge }, model: { '@_type': 'virtio' } }
+      : { '@_type': 'user', model: { '@_type': 'virtio' } };
+  }
+  if (s.vncListen !== null) {
+    devices['graphics'] = { '@_type': 'vnc', '@_port': '-1', '@_autoport': 'yes', '@_listen': s.vncListen, listen: { '@_type': 'address', '@_address': s.vncListen } };
+    devices['video'] = { model: { '@_type': 'virtio' } };
+  }
+  const domain: Record<string, unknown> = {
+    '@_type': s.virtType,
+    name: domainName(s.uuid),
+    uuid: s.uuid,
+    title: s.displayName,
+    metadata: {
+      'polyvisor:instance': {
+        '@_xmlns:polyvisor': METADATA_NS,
+        'polyvisor:project': { '@_uuid': s.projectId },
+        'polyvisor:user': { '@_uuid': s.userId },
+        'polyvisor:flavor': { '@_id': s.flavor.id, '@_name': s.flavor.name },
+      },
+    },
+    memory: { '@_unit': 'MiB', '#text': String(s.flavor.memory_mb) },
+    vcpu: { '@_placement': 'static', '#text': String(s.flavor.vcpus) },
+    os: { type: { '@_arch': 'x86_64', '@_machine': 'pc', '#text': 'hvm' }, boot: { '@_dev': 'hd' } },
+    features: { acpi: '', apic: '' },
+    ...(cpu === undefined ? {} : { cpu }),
+    clock: { '@_offset': 'utc' },
+    on_poweroff: 'destroy',
+    on_reboot: 'restart',
+    on_crash: 'destroy',
+    devices,
+  };
+  return builder.build({ domain });
+}
+
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_' });
+
+/** The VNC port of a running domain from its live XML (-1 or absent when it has none yet). */
+export function vncPortOf(xml: string): number | undefined {
+  const doc = parser.parse(xml) as { domain?: { devices?: { graphics?: unknown } } };
+  const g = doc.domain?.devices?.graphics;
+  const list = Array.isArray(g) ? (g as unknown[]) : [g];
+  for (const item of list) {
+    if (typeof item === 'object' && item !== null && (item as Record<string, unknown>)['@_type'] === 'vnc') {
+      const port = Number((item as Record<string, unknown>)['@_port']);
+      if (Number.isInteger(port) && port > 0) return port;
+    }
+  }
+  return undefined;
+}

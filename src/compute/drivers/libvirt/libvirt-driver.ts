@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import { silentLogger, type Logger } from '../../../log.js';
+import {
+  DriverError,
+  type ComputeDriver, type DriverCapabilities, type ImageSource, type InstanceRef, type InstanceSpec,
+  type InstanceState, type NodeResources, type SpawnHooks, type SpawnResult, type VncConsole,
+} from '../driver.js';
+import { isLinuxBridge, type LibvirtDriverOptions } from './config.js';
+import { getVncConsole } from './console.js';
+import type { LibvirtContext } from './context.js';
+import { destroy } from './destroy.js';
+import { listInstanceStates } from './domain-state.js';
+import { ImageCache } from './image-cache.js';
+import { instanceState } from './lookup.js';
+import * as power from './power.js';
+import { HYPERVISOR_TYPE, hypervisorVersion, nodeResources } from './resources.js';
+import { spawn } from './spawn.js';
+import { checkInstancesPath, checkVirtType, connectError } from './startup-checks.js';
+import { Virsh } from './virsh.js';
+
+/**
+ * `libvirt.LibvirtDriver`: this host (a libvirtd with QEMU) is one compute node. Delegates
+ * each operation to its module; holds only the connection and what those modules share.
+ */
+export class LibvirtDriver implements ComputeDriver {
+  readonly type = HYPERVISOR_TYPE;
+  readonly capabilities: DriverCapabilities = { supportsPause: true, supportsSuspend: true, diskFormats: ['qcow2', 'raw'] };
+  readonly #options: LibvirtDriverOptions;
+  readonly #log: Logger;
+  readonly #waitSoftRebootSeconds: number;
+  #ctx: LibvirtContext | undefined;
+  #version = '0';
+
+  /** `waitSoftRebootSeconds`: [libvirt] wait_soft_reboot_seconds (default 120). */
+  constructor(options: LibvirtDriverOptions, logger: Logger = silentLogger, waitSoftRebootSeconds = 120) {
+    this.#options = options;
+    this.#log = logger.child({ component: 'libvirt-driver' });
+    this.#waitSoftRebootSeconds = waitSoftRebootSeconds;
+  }
+
+  /** The libvirt connection (benchmarks read its call counter). */
+  get virsh(): Virsh {
+    return this.#context().virsh;
+  }
+
+  async init(signal: AbortSignal): Promise<void> {
+    const o = this.#options;
+    await checkInstancesPath(o);
+    const virsh = new Virsh(o.connectionUri, o.virshPath);
+    try {
+      this.#version = await hypervisorVersion(virsh, signal);
+    } catch (err) {
+      throw connectError(err, o.connectionUri);
+    }
+    await checkVirtType(virsh, o, signal);
+    const bridge = isLinuxBridge(o.bridge) ? o.bridge : null;
+    this.#ctx = {
+      virsh, options: o, log: this.#log, bridge, waitSoftRebootSeconds: this.#waitSoftRebootSeconds,
+      cache: new ImageCache(join(o.instancesPath, o.cacheSubdirectory)),
+    };
+    this.#log.info({ uri: o.connectionUri, qemu: this.#version, virtType: o.virtType, network: bridge ?? 'user' }, 'libvirt driver ready');
+  }
+
+  async listNodes(signal: AbortSignal): Promise<NodeResources[]> {
+    return [await nodeResources(this.#context(), this.#version, signal)];
+  }
+
+  spawn(instance: InstanceSpec, image: ImageSource, signal: AbortSignal, hooks?: SpawnHooks): Promise<SpawnResult> {
+    return spawn(this.#context(), instance, image, signal, hooks);
+  }
+
+  destroy(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    return destroy(this.#context(), instance, signal);
+  }
+
+  powerOff(instance: InstanceRef, options: { timeoutSeconds: number }, signal: AbortSignal): Promise<void> {
+    return power.powerOff(this.#context(), instance, options.timeoutSeconds, signal);
+  }
+
+  powerOn(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    return power.powerOn(this.#context(), instance, signal);
+  }
+
+  reboot(instance: InstanceRef, kind: 'SOFT' | 'HARD', signal: AbortSignal): Promise<void> {
+    return power.reboot(this.#context(), instance, kind, signal);
+  }
+
+  suspend(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    return power.suspend(this.#context(), instance, signal);
+  }
+
+  resume(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    return power.resume(this.#context(), instance, signal);
+  }
+
+  pause(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    return power.pause(this.#context(), instance, signal);
+  }
+
+  unpause(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    return power.unpause(this.#context(), instance, signal);
+  }
+
+  getInstanceState(instance: InstanceRef, signal: AbortSignal): Promise<InstanceState> {
+    return instanceState(this.#context(), instance, signal);
+  }
+
+  listInstanceStates(signal: AbortSignal): Promise<Map<string, InstanceState>> {
+    return listInstanceStates(this.#context().virsh, signal);
+  }
+
+  getVncConsole(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole> {
+    return getVncConsole(this.#context(), instance, signal);
+  }
+
+  close(): Promise<void> {
+    // virsh holds no connection between calls: nothing to close.
+    this.#ctx = undefined;
+    return Promise.resolve();
+  }
+
+  #context(): LibvirtContext {
+    if (this.#ctx === undefined) throw new DriverError('driver_not_ready', 'the libvirt driver is not connected: call init() first');
+    return this.#ctx;
+  }
+}
