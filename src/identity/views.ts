@@ -3,6 +3,7 @@ import type { ProjectRow, UserRow } from '../db/schema.js';
 import { keystoneTime } from './clock.js';
 import { catalogServices, type CatalogEndpoint, type CatalogService } from './catalog.js';
 import { DEFAULT_DOMAIN, domainRef } from './domains.js';
+import { parseExtras } from './extras.js';
 import type { ResolvedToken } from './tokens.js';
 
 /** Keystone's JSON shapes. Never includes a password hash. */
@@ -14,6 +15,7 @@ export function listLinks(self: string): View {
 
 export function projectView(p: ProjectRow, v3: string): View {
   return {
+    ...parseExtras(p.extra),
     id: p.id,
     name: p.name,
     description: p.description,
@@ -29,6 +31,7 @@ export function projectView(p: ProjectRow, v3: string): View {
 
 export function userView(u: UserRow, v3: string): View {
   const view: View = {
+    ...parseExtras(u.extra),
     id: u.id,
     name: u.name,
     domain_id: u.domain_id,

@@ -62,7 +62,8 @@ for (const dialect of DIALECTS) {
 
     it('rejects bad project and user bodies with 400 naming the field, creating nothing', async () => {
       const cases: [string, unknown][] = [
-        ['/identity/v3/projects', { project: { name: 'bad-1', colour: 'red' } }],
+        ['/identity/v3/projects', { project: { name: 'bad-1', id: 'chosen-by-client' } }],
+        ['/identity/v3/projects', { project: { name: 'bad-1', links: {} } }],
         ['/identity/v3/projects', { project: { name: 42 } }],
         ['/identity/v3/projects', { project: { name: 'x'.repeat(65) } }],
         ['/identity/v3/projects', { project: { name: 'bad-2', domain_id: 'other' } }],
@@ -77,6 +78,32 @@ for (const dialect of DIALECTS) {
       const projects = await t.h.db.selectFrom('projects').select('name').where('name', 'like', 'bad-%').execute();
       const users = await t.h.db.selectFrom('users').select('name').where('name', 'like', 'bad-%').execute();
       assert.deepEqual([...projects, ...users], []);
+    });
+
+    it('keeps extra user and project attributes as Keystone does (tempest sends project_id on a user)', async () => {
+      const created = await t.call('POST', '/identity/v3/users', t.adminToken, {
+        user: { name: 'xena', password: 'xena-pw', project_id: a.projectId, email: 'x@example.com', labels: { team: 'ops' } },
+      });
+      assert.equal(created.statusCode, 201);
+      const user = created.json<{ user: Named & Record<string, unknown> }>().user;
+      assert.equal(user['project_id'], a.projectId);
+      assert.deepEqual(user['labels'], { team: 'ops' });
+      const patched = await t.call('PATCH', `/identity/v3/users/${user.id}`, t.adminToken, { user: { labels: null, colour: 'red' } });
+      const after = patched.json<{ user: Record<string, unknown> }>().user;
+      assert.deepEqual([after['project_id'], after['labels'], after['colour']], [a.projectId, null, 'red']);
+      const shown = (await t.call('GET', `/identity/v3/users/${user.id}`, t.adminToken)).json<{ user: Record<string, unknown> }>().user;
+      assert.equal(shown['colour'], 'red');
+      assert.ok(!/xena-pw|password_hash|scrypt/.test(patched.body));
+      const project = await t.call('POST', '/identity/v3/projects', t.adminToken, { project: { name: 'p-extra', colour: 'blue' } });
+      assert.equal(project.statusCode, 201);
+      const p = project.json<{ project: Named & Record<string, unknown> }>().project;
+      assert.equal(p['colour'], 'blue');
+      const listed = await t.call('GET', '/identity/v3/projects?name=p-extra', t.adminToken);
+      assert.equal(listed.json<{ projects: Record<string, unknown>[] }>().projects[0]?.['colour'], 'blue');
+      const renamed = await t.call('PATCH', `/identity/v3/projects/${p.id}`, t.adminToken, { project: { name: 'p-extra-2', shade: 'dark' } });
+      assert.deepEqual([renamed.json<{ project: Record<string, unknown> }>().project['colour'], renamed.json<{ project: Record<string, unknown> }>().project['shade']], ['blue', 'dark']);
+      assert.equal((await t.call('DELETE', `/identity/v3/projects/${p.id}`, t.adminToken)).statusCode, 204);
+      assert.equal((await t.call('DELETE', `/identity/v3/users/${user.id}`, t.adminToken)).statusCode, 204);
     });
 
     it('manages users without ever returning a password or its hash', async () => {

@@ -40,7 +40,7 @@ describe('identity secrets', () => {
     await record(t.call('POST', '/identity/v3/auth/tokens', undefined, passwordAuth('nobody', 'Wr0ng-guess-9')));
     await record(t.call('POST', `/identity/v3/users/${zeb.userId}/password`, undefined, { user: { original_password: 'Wr0ng-guess-9', password: 'Zeb-pa55-second' } }));
     await record(t.call('POST', `/identity/v3/users/${zeb.userId}/password`, undefined, { user: { original_password: 'Zeb-pa55-first', password: 'Zeb-pa55-second' } }));
-    await record(t.call('PATCH', `/identity/v3/users/${zeb.userId}`, t.adminToken, { user: { password: 'Zeb-pa55-third', surprise: 'Wr0ng-guess-9' } }));
+    await record(t.call('PATCH', `/identity/v3/users/${zeb.userId}`, t.adminToken, { user: { password: 'Zeb-pa55-third', enabled: 'Wr0ng-guess-9' } }));
     await record(t.call('PATCH', `/identity/v3/users/${zeb.userId}`, t.adminToken, { user: { password: 'Zeb-pa55-third' } }));
     await record(t.call('POST', '/identity/v3/auth/tokens', undefined, passwordAuth('zeb', 'Zeb-pa55-third', 'project-z')));
     await record(t.call('GET', '/identity/v3/auth/tokens', t.adminToken, undefined, { 'x-subject-token': tokens[tokens.length - 1] ?? '' }));

@@ -9,6 +9,8 @@ export interface NewProject {
   readonly domainId: string;
   readonly enabled: boolean;
   readonly createdAt: string;
+  /** JSON object of Keystone's extra attributes. */
+  readonly extra?: string;
 }
 
 export interface ProjectFilter {
@@ -21,6 +23,8 @@ export interface ProjectPatch {
   readonly name?: string;
   readonly description?: string;
   readonly enabled?: boolean;
+  /** The whole new JSON object of extra attributes (already merged with the stored one). */
+  readonly extra?: string;
 }
 
 const bit = (b: boolean): Bool => (b ? 1 : 0);
@@ -33,6 +37,7 @@ export async function insertProject(db: Db, p: NewProject): Promise<InsertResult
     domain_id: p.domainId,
     enabled: bit(p.enabled),
     created_at: p.createdAt,
+    extra: p.extra ?? '{}',
   };
   try {
     await db.insertInto('projects').values(row).execute();
@@ -71,10 +76,11 @@ export async function listProjectsOfUser(db: Db, userId: string, onlyEnabled = f
 
 /** Returns the updated row, undefined if there is no such project, or 'duplicate' on a name clash. */
 export async function updateProject(db: Db, id: string, patch: ProjectPatch): Promise<ProjectRow | 'duplicate' | undefined> {
-  const values: { name?: string; description?: string; enabled?: Bool } = {};
+  const values: { name?: string; description?: string; enabled?: Bool; extra?: string } = {};
   if (patch.name !== undefined) values.name = patch.name;
   if (patch.description !== undefined) values.description = patch.description;
   if (patch.enabled !== undefined) values.enabled = bit(patch.enabled);
+  if (patch.extra !== undefined) values.extra = patch.extra;
   try {
     if (Object.keys(values).length > 0) await db.updateTable('projects').set(values).where('id', '=', id).execute();
   } catch (err) {

@@ -12,6 +12,8 @@ export interface NewUser {
   readonly description: string | null;
   readonly enabled: boolean;
   readonly createdAt: string;
+  /** JSON object of Keystone's extra attributes. */
+  readonly extra?: string;
 }
 
 export interface UserFilter {
@@ -27,6 +29,8 @@ export interface UserPatch {
   readonly email?: string | null;
   readonly description?: string | null;
   readonly enabled?: boolean;
+  /** The whole new JSON object of extra attributes (already merged with the stored one). */
+  readonly extra?: string;
 }
 
 const bit = (b: boolean): Bool => (b ? 1 : 0);
@@ -42,6 +46,7 @@ export async function insertUser(db: Db, u: NewUser): Promise<InsertResult<UserR
     description: u.description,
     enabled: bit(u.enabled),
     created_at: u.createdAt,
+    extra: u.extra ?? '{}',
   };
   try {
     await db.insertInto('users').values(row).execute();
@@ -80,6 +85,7 @@ export async function updateUser(db: Db, id: string, patch: UserPatch): Promise<
     email?: string | null;
     description?: string | null;
     enabled?: Bool;
+    extra?: string;
   } = {};
   if (patch.name !== undefined) values.name = patch.name;
   if (patch.passwordHash !== undefined) values.password_hash = patch.passwordHash;
@@ -87,6 +93,7 @@ export async function updateUser(db: Db, id: string, patch: UserPatch): Promise<
   if (patch.email !== undefined) values.email = patch.email;
   if (patch.description !== undefined) values.description = patch.description;
   if (patch.enabled !== undefined) values.enabled = bit(patch.enabled);
+  if (patch.extra !== undefined) values.extra = patch.extra;
   try {
     await db.transaction().execute(async (trx) => {
       if (Object.keys(values).length > 0) await trx.updateTable('users').set(values).where('id', '=', id).execute();

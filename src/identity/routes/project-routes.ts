@@ -4,10 +4,10 @@ import { revokeTokensOfProject } from '../../db/repos/identity-tokens.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type { IdentityEnv } from '../deps.js';
 import { DEFAULT_DOMAIN } from '../domains.js';
+import { extrasOf, mergeExtras, parseExtras, serializeExtras } from '../extras.js';
 import {
   invalidField,
   objectAt,
-  onlyFields,
   optionalBoolean,
   optionalNullableString,
   optionalString,
@@ -45,12 +45,12 @@ export function projectRoutes(app: FastifyInstance, env: IdentityEnv): void {
   app.post('/v3/projects', async (req, reply) => {
     adminOnly(caller(req), 'create_project');
     const body = requiredObject(objectAt(req.body, 'body'), 'project', '');
-    onlyFields(body, 'project', CREATE_FIELDS);
+    const extra = serializeExtras(extrasOf(body, CREATE_FIELDS, 'project'), 'project');
     const name = requiredString(body, 'name', 'project', NAME);
     const description = optionalNullableString(body, 'description', 'project', DESCRIPTION) ?? '';
     const enabled = optionalBoolean(body, 'enabled', 'project') ?? true;
     checkUnsupported(body);
-    const result = await insertProject(env.db, { id: newId(), name, description, domainId: DEFAULT_DOMAIN.id, enabled, createdAt: new Date(env.clock()).toISOString() });
+    const result = await insertProject(env.db, { id: newId(), name, description, domainId: DEFAULT_DOMAIN.id, enabled, createdAt: new Date(env.clock()).toISOString(), extra });
     if (!result.ok) throw duplicate(name);
     req.log.info({ project_id: result.row.id, name }, 'project created');
     return reply.status(201).send({ project: projectView(result.row, env.v3Url()) });
@@ -69,13 +69,16 @@ export function projectRoutes(app: FastifyInstance, env: IdentityEnv): void {
     adminOnly(caller(req), 'update_project');
     const id = param(req, 'project_id');
     const body = requiredObject(objectAt(req.body, 'body'), 'project', '');
-    onlyFields(body, 'project', UPDATE_FIELDS);
+    const extras = extrasOf(body, UPDATE_FIELDS, 'project');
     const name = optionalString(body, 'name', 'project', NAME);
     const description = optionalNullableString(body, 'description', 'project', DESCRIPTION);
     const enabled = optionalBoolean(body, 'enabled', 'project');
     checkUnsupported(body);
-    if (!(await getProject(env.db, id))) throw new NotFoundError('Project', id);
+    const before = await getProject(env.db, id);
+    if (!before) throw new NotFoundError('Project', id);
+    const extra = Object.keys(extras).length > 0 ? serializeExtras(mergeExtras(parseExtras(before.extra), extras), 'project') : undefined;
     const updated = await updateProject(env.db, id, {
+      ...(extra !== undefined && { extra }),
       ...(name !== undefined && { name }),
       ...(description !== undefined && { description: description ?? '' }),
       ...(enabled !== undefined && { enabled }),

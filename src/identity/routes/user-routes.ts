@@ -4,6 +4,7 @@ import { deleteUser, getUser, insertUser, listUsers, updateUser, type UserPatch 
 import { ConflictError, NotFoundError, UnauthorizedError } from '../../errors.js';
 import type { IdentityEnv } from '../deps.js';
 import { DEFAULT_DOMAIN } from '../domains.js';
+import { extrasOf, mergeExtras, parseExtras, serializeExtras } from '../extras.js';
 import {
   invalidField,
   objectAt,
@@ -43,7 +44,7 @@ export function userRoutes(app: FastifyInstance, env: IdentityEnv): void {
   app.post('/v3/users', async (req, reply) => {
     adminOnly(caller(req), 'create_user');
     const body = requiredObject(objectAt(req.body, 'body'), 'user', '');
-    onlyFields(body, 'user', FIELDS);
+    const extra = serializeExtras(extrasOf(body, FIELDS, 'user'), 'user');
     const name = requiredString(body, 'name', 'user', NAME);
     const password = optionalNullableString(body, 'password', 'user', PASSWORD);
     const defaultProjectId = optionalNullableString(body, 'default_project_id', 'user', NAME) ?? null;
@@ -63,6 +64,7 @@ export function userRoutes(app: FastifyInstance, env: IdentityEnv): void {
       description,
       enabled,
       createdAt: new Date(env.clock()).toISOString(),
+      extra,
     });
     if (!result.ok) throw duplicate(name);
     req.log.info({ user_id: result.row.id, name }, 'user created');
@@ -81,10 +83,12 @@ export function userRoutes(app: FastifyInstance, env: IdentityEnv): void {
     adminOnly(caller(req), 'update_user');
     const id = param(req, 'user_id');
     const body = requiredObject(objectAt(req.body, 'body'), 'user', '');
-    onlyFields(body, 'user', FIELDS);
+    const extras = extrasOf(body, FIELDS, 'user');
     const patch = await parsePatch(env, body);
-    if (!(await getUser(env.db, id))) throw new NotFoundError('User', id);
-    const updated = await updateUser(env.db, id, patch);
+    const before = await getUser(env.db, id);
+    if (!before) throw new NotFoundError('User', id);
+    const extra = Object.keys(extras).length > 0 ? serializeExtras(mergeExtras(parseExtras(before.extra), extras), 'user') : undefined;
+    const updated = await updateUser(env.db, id, { ...patch, ...(extra !== undefined && { extra }) });
     if (updated === 'duplicate') throw duplicate(patch.name ?? '');
     if (!updated) throw new NotFoundError('User', id);
     if (patch.passwordHash !== undefined || patch.enabled === false) env.revoked();
