@@ -149,6 +149,7 @@ export const SCHEMA = {
     connection_uri: opt.str('', 'libvirt URI (default: qemu:///system).'),
     images_type: opt.str('qcow2', 'Disk format of instance disks.', { choices: ['qcow2', 'raw', 'default'] }),
     cpu_mode: opt.strOrNull('CPU mode for guests.'),
+    wait_soft_reboot_seconds: opt.int(120, 'Seconds a soft reboot waits for the guest to shut down before rebooting it hard.', { min: 1 }),
   },
   image_cache: {
     remove_unused_base_images: opt.bool(true, 'Remove cached base images that no instance uses.'),
