@@ -5,6 +5,9 @@ import { SingleBar } from 'cli-progress';
 import { Option, type Command } from 'commander';
 import { convertImage, type QemuFormat } from '../image/convert/qemu-img.js';
 import { DiskInspector, sniffFormat, SNIFF_PREFIX_BYTES } from '../image/formats/index.js';
+import { createImageProvider, createImageStore } from '../image/index.js';
+import type { ImageProvider } from '../compute/drivers/driver.js';
+import { openMigratedDatabase, type CliContext } from './context.js';
 import { ImageApiClient, type OsCredentials } from './image-client.js';
 
 /**
@@ -13,10 +16,29 @@ import { ImageApiClient, type OsCredentials } from './image-client.js';
  * OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME, or
  * the matching --os-* options), guesses disk_format from the file's header when not given,
  * and streams the file with a progress bar (rate, ETA). Convert checks the source like an
- * upload (no backing files, no lying headers) and converts it with qemu-img.
+ * upload (no backing files, no lying headers) and converts it with qemu-img. Variant (given
+ * `contextFrom`, which reads the configuration) is the conversion task of the image service:
+ * it produces a stored image's variant in the configured store, once, ahead of a boot.
  */
-export function registerImageCommands(program: Command): void {
+export function registerImageCommands(program: Command, contextFrom?: (cmd: Command) => CliContext): void {
   const image = program.command('image').description('disk images: upload to the Image API, convert between formats');
+
+  if (contextFrom) {
+    image
+      .command('variant')
+      .description('produce (or find) the variant of a stored image in another format now, as a boot would, with the configured store')
+      .argument('<image-id>', 'the image')
+      .addOption(new Option('--to <format>', 'variant format').choices(['qcow2', 'raw', 'vmdk']).makeOptionMandatory())
+      .action(async (id: string, opts: { to: string }, cmd: Command) => {
+        const ctx = contextFrom(cmd);
+        const handle = await openMigratedDatabase(ctx);
+        try {
+          await variant(createImageProvider(handle.db, createImageStore(ctx.config)), id, opts.to);
+        } finally {
+          await handle.close();
+        }
+      });
+  }
 
   image
     .command('upload')
@@ -190,4 +212,13 @@ async function convert(source: string, destination: string, o: { to: QemuFormat;
 
 function text(v: unknown): string {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null ? String(v) : JSON.stringify(v);
+}
+
+async function variant(provider: ImageProvider, id: string, format: string): Promise<void> {
+  const signal = AbortSignal.timeout(24 * 3_600_000);
+  const started = Date.now();
+  const source = await provider.get(id, signal);
+  let bytes = 0;
+  for await (const chunk of await source.open(format, signal)) bytes += (chunk as Buffer).length;
+  process.stdout.write(`image ${id} (${source.diskFormat ?? 'unknown format'}) as ${format}: ${(bytes / 1048576).toFixed(1)} MiB, ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -71,6 +72,22 @@ describe('polyvisor image upload and convert', () => {
     assert.match(r.stdout, /vmware_disktype streamOptimized/);
     assert.match(r.stdout, /vmware_adaptertype ide/);
     assert.ok(!(r.stdout + r.stderr).includes(ADMIN_PASSWORD), 'the password is never printed');
+  });
+
+  it('produces a stored image\'s variant ahead of a boot (the conversion task), once', async () => {
+    const up = await polyvisor('image', 'upload', fx.path('disk.qcow2'), '--name', 'to-convert');
+    assert.equal(up.code, 0, up.stderr);
+    const id = /image ([0-9a-f-]{36})/.exec(up.stdout)?.[1] ?? '';
+    const conf = ['--config-file', join(pv.stateDir, 'polyvisor.conf')];
+    const first = await polyvisor(...conf, 'image', 'variant', id, '--to', 'vmdk');
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, new RegExp(`image ${id} \\(qcow2\\) as vmdk: [\\d.]+ MiB, ready in`));
+    const variants = readdirSync(join(pv.stateDir, 'images', 'variants'));
+    assert.equal(variants.length, 1);
+    assert.match(variants[0] ?? '', /\.vmdk-streamOptimized-lsiLogic$/);
+    const again = await polyvisor(...conf, 'image', 'variant', id, '--to', 'vmdk');
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(readdirSync(join(pv.stateDir, 'images', 'variants')), variants);
   });
 
   it('reports a refused upload with the service\'s message and removes the queued image', async () => {
