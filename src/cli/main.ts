@@ -179,7 +179,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       await handle.close();
     });
 
-  registerImageCommands(program);
+  registerImageCommands(program, contextFrom);
 
   const configCmd = program.command('config').description('configuration helpers');
   configCmd
