@@ -129,8 +129,8 @@ describe('compute API: server actions, delete, metadata, instance actions', () =
     const node = await t.h.db.selectFrom('compute_nodes').selectAll().where('id', '=', nodeId).executeTakeFirstOrThrow();
     assert.deepEqual([node.vcpus_used, node.memory_mb_used, node.local_gb_used], [0, 0, 0]);
     assert.equal((await t.call('GET', `/compute/v2.1/servers/${uuid}`, 'member-a')).status, 404);
-    const log = await t.call('GET', `/compute/v2.1/servers/${uuid}/os-instance-actions`, 'member-a');
-    assert.equal(at(log.body, 'instanceActions', 0, 'action'), 'delete', 'the action log of a deleted server stays readable');
+    // Before microversion 2.21 the action log goes with the server, as in Nova.
+    assert.equal((await t.call('GET', `/compute/v2.1/servers/${uuid}/os-instance-actions`, 'member-a')).status, 404);
   });
 
   it('asks the agent to delete a placed server, even mid-build, and ignores a repeated delete', async () => {

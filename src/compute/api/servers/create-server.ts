@@ -9,6 +9,7 @@ import { now } from '../../../db/time.js';
 import { TaskState, VmState } from '../../states.js';
 import type { ComputeDeps } from '../deps.js';
 import { sanitizeHostname } from '../names.js';
+import { atLeast } from '../microversion.js';
 import { callerOf, Linker } from '../request.js';
 import { createServerSchema, type CreateServerBody } from './create-schema.js';
 import { prepareCreate, type PreparedCreate } from './prepare-create.js';
@@ -30,7 +31,9 @@ export function createServerRoute(app: FastifyInstance, deps: ComputeDeps): void
     const ctx = callerOf(req);
     requireWriter(ctx, 'os_compute_api:servers:create');
     const projectId = projectOf(ctx);
-    const p = await prepareCreate(deps, ctx, projectId, req.body as CreateServerBody);
+    const prepared = await prepareCreate(deps, ctx, projectId, req.body as CreateServerBody);
+    // Before 2.19 a server has no description of its own: Nova stores its name there.
+    const p = prepared.description === null && !atLeast(req, 2, 19) ? { ...prepared, description: prepared.name } : prepared;
     const reservationId = `r-${randomString(RESERVATION_CHARS, 8)}`;
 
     const uuids = await deps.db.transaction().execute(async (trx) => {

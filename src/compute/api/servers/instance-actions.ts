@@ -3,6 +3,7 @@ import { PolyvisorError } from '../../../errors.js';
 import { getInstanceAction, listActionEvents, listInstanceActions } from '../../../db/repos/server-queries.js';
 import type { InstanceActionRow } from '../../../db/schema.js';
 import type { ComputeDeps } from '../deps.js';
+import { atLeast } from '../microversion.js';
 import { callerOf, pathParam } from '../request.js';
 import { pythonIsoTime } from '../times.js';
 import { visibleServer } from './lookup.js';
@@ -19,15 +20,15 @@ function actionView(a: InstanceActionRow) {
   };
 }
 
-/** `os-instance-actions`: the action log of a server (deleted ones too); events for admins only, as at 2.1. */
+/** `os-instance-actions`: the action log of a server (of deleted ones too from 2.21); events for admins only. */
 export function instanceActionRoutes(app: FastifyInstance, deps: ComputeDeps): void {
   app.get('/servers/:server_id/os-instance-actions', async (req) => {
-    const row = await visibleServer(req, deps, { includeDeleted: true });
+    const row = await visibleServer(req, deps, { includeDeleted: atLeast(req, 2, 21) });
     return { instanceActions: (await listInstanceActions(deps.db, row.uuid)).map(actionView) };
   });
 
   app.get('/servers/:server_id/os-instance-actions/:request_id', async (req) => {
-    const row = await visibleServer(req, deps, { includeDeleted: true });
+    const row = await visibleServer(req, deps, { includeDeleted: atLeast(req, 2, 21) });
     const requestId = pathParam(req, 'request_id');
     const action = await getInstanceAction(deps.db, row.uuid, requestId);
     if (!action) throw new PolyvisorError('not_found', `Action ${requestId} not found`);

@@ -1,10 +1,25 @@
+import type { ServiceRow } from '../../../db/schema.js';
+import { listServices } from '../../../db/repos/compute-admin.js';
+import { isServiceUp } from '../../service-status.js';
 import { latestFaultsOf, metadataOf, userDataOf, type ServerViewRow } from '../../../db/repos/server-queries.js';
 import type { ComputeDeps } from '../deps.js';
 import { compareVersions, type ApiVersion } from '../microversion.js';
 import type { Linker } from '../request.js';
 import type { ServerViewContext } from './server-view.js';
 
-/** Loads what the detail view of these rows needs in a few batched queries (user_data only when shown: admin, 2.3+). */
+/** Nova's host_status (2.16): DOWN when forced down, MAINTENANCE when disabled, UP with a recent heartbeat, else UNKNOWN. */
+function hostStatusOf(s: ServiceRow, serviceDownTime: number): string {
+  if (s.forced_down === 1) return 'DOWN';
+  if (s.disabled === 1) return 'MAINTENANCE';
+  return isServiceUp(s, serviceDownTime) ? 'UP' : 'UNKNOWN';
+}
+
+async function hostStatuses(deps: ComputeDeps): Promise<Map<string, string>> {
+  const services = await listServices(deps.db, { binary: 'nova-compute' });
+  return new Map(services.map((s) => [s.host, hostStatusOf(s, deps.config.DEFAULT.service_down_time)]));
+}
+
+/** Loads what the detail view of these rows needs in a few batched queries (user_data and host status only when shown: admin, 2.3+ and 2.16+). */
 export async function lookup(
   deps: ComputeDeps,
   linker: Linker,
@@ -15,10 +30,12 @@ export async function lookup(
   const uuids = rows.map((r) => r.uuid);
   const failed = rows.filter((r) => r.vm_state === 'error' || r.vm_state === 'deleted').map((r) => r.uuid);
   const showUserData = isAdmin && compareVersions(version, { major: 2, minor: 3 }) >= 0 && uuids.length > 0;
-  const [metadata, faults, userData] = await Promise.all([
+  const showHostStatus = isAdmin && compareVersions(version, { major: 2, minor: 16 }) >= 0 && uuids.length > 0;
+  const [metadata, faults, userData, hostStatus] = await Promise.all([
     metadataOf(deps.db, uuids),
     failed.length > 0 ? latestFaultsOf(deps.db, failed) : new Map(),
     showUserData ? userDataOf(deps.db, uuids) : new Map<string, string | null>(),
+    showHostStatus ? hostStatuses(deps) : new Map<string, string>(),
   ]);
-  return { linker, isAdmin, instanceNameTemplate: deps.config.DEFAULT.instance_name_template, metadata, faults, version, userData };
+  return { linker, isAdmin, instanceNameTemplate: deps.config.DEFAULT.instance_name_template, metadata, faults, version, userData, hostStatus };
 }

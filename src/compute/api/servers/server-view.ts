@@ -18,6 +18,8 @@ export interface ServerViewContext {
   readonly version: ApiVersion;
   /** user_data by uuid, loaded only when the view shows it (admin, 2.3+). */
   readonly userData: ReadonlyMap<string, string | null>;
+  /** Compute service host → Nova's host_status, loaded only when shown (admin, 2.16+). */
+  readonly hostStatus: ReadonlyMap<string, string>;
 }
 
 function atLeast(v: ServerViewContext, minor: number): boolean {
@@ -33,7 +35,8 @@ export function serverSummary(row: Pick<ServerViewRow, 'uuid' | 'display_name'>,
 
 /**
  * Nova's detail view: the OS-EXT-* extension attributes it always shows at 2.1, then per
- * microversion: 2.3 more OS-EXT-SRV-ATTR fields for admins, 2.9 `locked`.
+ * microversion: 2.3 more OS-EXT-SRV-ATTR fields for admins, 2.9 `locked`, 2.16 `host_status`
+ * for admins, 2.19 `description`.
  */
 export function serverDetail(row: ServerViewRow, v: ServerViewContext): Record<string, unknown> {
   const status = serverStatus(row.vm_state, row.task_state);
@@ -83,6 +86,9 @@ export function serverDetail(row: ServerViewRow, v: ServerViewContext): Record<s
     }
   }
   if (atLeast(v, 9)) out['locked'] = row.locked === 1;
+  // A server not (yet) on a host, or whose compute service is gone, has the empty status.
+  if (atLeast(v, 16) && v.isAdmin) out['host_status'] = row.host === null ? '' : (v.hostStatus.get(row.host) ?? '');
+  if (atLeast(v, 19)) out['description'] = row.display_description;
   const fault = FAULT_STATUSES.has(status) ? v.faults.get(row.uuid) : undefined;
   if (fault) {
     const f: Record<string, unknown> = { code: fault.code, created: apiTime(fault.created_at), message: fault.message };
