@@ -46,11 +46,15 @@ export async function countInstancesOnHost(db: Db, host: string): Promise<number
   return Number(row.n);
 }
 
-/** Deletes the service and marks its compute nodes deleted, in one transaction. */
+/**
+ * Deletes the service and marks its compute nodes deleted, in one transaction. A compute
+ * service also leaves its aggregates, as Nova does, so no aggregate keeps a host that is gone.
+ */
 export async function deleteService(db: Db, id: number): Promise<void> {
   await db.transaction().execute(async (trx) => {
+    const svc = await trx.deleteFrom('services').where('id', '=', id).returning(['host', 'binary']).executeTakeFirst();
     await trx.updateTable('compute_nodes').set({ deleted: 1, updated_at: now() }).where('service_id', '=', id).execute();
-    await trx.deleteFrom('services').where('id', '=', id).execute();
+    if (svc?.binary === 'nova-compute') await trx.deleteFrom('aggregate_hosts').where('host', '=', svc.host).execute();
   });
 }
 

@@ -159,6 +159,15 @@ describe('compute API: host aggregates and the availability zones they make', ()
     assert.equal((await t.call('DELETE', `${AGG}/${renamed}`, 'admin')).status, 404);
   });
 
+  it('takes a deleted compute service out of its aggregates, as Nova does', async () => {
+    const gone = await addComputeNode(t.h, { host: 'gone' });
+    const id = await create('with-gone', 'azg');
+    assert.equal((await t.call('POST', `${AGG}/${id}/action`, 'admin', { add_host: { host: 'gone' } })).status, 200);
+    assert.equal((await t.call('DELETE', `/compute/v2.1/os-services/${gone.serviceId}`, 'admin')).status, 204);
+    assert.deepEqual(at((await t.call('GET', `${AGG}/${id}`, 'admin')).body, 'aggregate', 'hosts'), []);
+    assert.equal((await t.call('DELETE', `${AGG}/${id}`, 'admin')).status, 200);
+  });
+
   it('answers the hypervisor uptime request the CLI makes with 501, as Nova does without driver support', async () => {
     const hv = list((await t.call('GET', '/compute/v2.1/os-hypervisors', 'admin')).body, 'hypervisors');
     const res = await t.call('GET', `/compute/v2.1/os-hypervisors/${str(hv[0], 'id')}/uptime`, 'admin');
