@@ -78,7 +78,7 @@ describe('fuzzing the format inspectors with mutated headers', () => {
   });
   after(() => fx.close());
 
-  it(`survives ${ITERATIONS} mutated inputs (seed ${SEED})`, () => {
+  it(`survives ${ITERATIONS} mutated inputs (seed ${SEED})`, async () => {
     const r = rng(SEED);
     const rssStart = process.memoryUsage().rss;
     let refused = 0;
@@ -86,6 +86,10 @@ describe('fuzzing the format inspectors with mutated headers', () => {
     let slowest = 0;
     let rssPeak = rssStart;
     for (let i = 0; i < ITERATIONS; i++) {
+      // Uploads are asynchronous: let the event loop turn as it would between them. (Node frees
+      // a zlib engine that failed on corrupt data only then; a purely synchronous loop of
+      // 100,000 inspections would measure that, not the inspector.)
+      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
       const seed = seeds[i % seeds.length];
       if (!seed) continue;
       const input = mutate(seed.data, seed.hot, r);
@@ -103,6 +107,7 @@ describe('fuzzing the format inspectors with mutated headers', () => {
       }
       slowest = Math.max(slowest, performance.now() - t0);
       if (i % 1000 === 0) rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+      if (process.env['FUZZ_TRACE'] && i % 5000 === 0) process.stdout.write(`# ${i} rss ${(process.memoryUsage().rss / 1048576).toFixed(0)} ext ${(process.memoryUsage().external / 1048576).toFixed(0)} heap ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} slowest ${slowest.toFixed(0)}\n`);
     }
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     const growthMb = (rssPeak - rssStart) / 1024 / 1024;
@@ -110,6 +115,6 @@ describe('fuzzing the format inspectors with mutated headers', () => {
     assert.ok(refused > ITERATIONS / 10, 'mutations do get refused');
     assert.ok(accepted > 0, 'harmless mutations are accepted');
     assert.ok(slowest < 2000, `no input takes long (slowest ${slowest.toFixed(0)} ms)`);
-    assert.ok(growthMb < 256, `memory stays bounded (grew ${growthMb.toFixed(0)} MB)`);
+    assert.ok(growthMb < 160, `memory stays bounded (grew ${growthMb.toFixed(0)} MB)`);
   });
 });
