@@ -6,6 +6,7 @@ import { pyvmomiView, type PyVm } from '../compute/drivers/vmware/pyvmomi.js';
 import { ImageFixtures } from '../image/formats/fixtures.js';
 import { ADMIN_PASSWORD, startPolyvisor, type PolyvisorProcess } from '../support/polyvisor-process.js';
 import { startTestVcsim, type TestVcsim } from '../vsphere/vcsim-harness.js';
+import { spawnLogs, vmwareConf } from './vmware-support.js';
 
 const execAsync = promisify(exec);
 const MiB = 1024 * 1024;
@@ -15,47 +16,6 @@ const MiB = 1024 * 1024;
  * as a real process with the seeds' [DEFAULT]/[vmware] block pointed at it, the real
  * openstack CLI, and pyVmomi as the independent witness of what vCenter holds.
  */
-export function vmwareConf(sim: TestVcsim, extra = ''): string {
-  const url = new URL(sim.url);
-  return `
-[DEFAULT]
-compute_driver = vmwareapi.VMwareVCDriver
-reserved_host_memory_mb = 0
-flat_network_bridge = VM Network
-
-[vmware]
-host_ip = ${url.hostname}
-host_port = ${url.port}
-host_username = ${sim.username}
-host_password = ${sim.password}
-${sim.caFile === undefined ? 'insecure = True' : `ca_file = ${sim.caFile}`}
-cluster_name = DC0_C0
-cluster_name = DC0_C1
-wsdl_location = https://${url.hostname}/sdk/vimService.wsdl
-
-[quota]
-instances = -1
-cores = -1
-ram = -1
-${extra}`;
-}
-
-interface SpawnLog {
-  msg: string;
-  instance?: string;
-  datastore?: string;
-  transferred?: boolean;
-}
-
-/** The driver's "spawned" log lines (one per boot, saying whether image bytes moved). */
-export function spawnLogs(pv: PolyvisorProcess): SpawnLog[] {
-  return pv
-    .logs()
-    .split('\n')
-    .filter((l) => l.includes('"spawned"'))
-    .map((l) => JSON.parse(l) as SpawnLog);
-}
-
 describe('VMware acceptance: polyvisor serve on vcsim with 2 clusters, openstack CLI, pyVmomi', () => {
   const fx = new ImageFixtures();
   let sim: TestVcsim;
