@@ -61,10 +61,11 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   });
 
   // Clients (tempest, keystoneauth) send `Content-Type: application/json` on every request,
-  // DELETE included, with no body; OpenStack services accept that, so an empty DELETE body
-  // is no body at all rather than malformed JSON.
+  // bodyless ones included (DELETE, Glance's image actions and tag PUTs); OpenStack services
+  // accept that, so an empty body is no body at all rather than malformed JSON. A route
+  // that needs a body still refuses its absence (schema or parser: 400 naming it).
   app.addHook('preParsing', async (req) => {
-    if (req.method !== 'DELETE' || req.headers['transfer-encoding'] !== undefined) return;
+    if (req.headers['transfer-encoding'] !== undefined) return;
     const length = req.headers['content-length'];
     if (length === undefined || length === '0') delete req.headers['content-type'];
   });
