@@ -102,6 +102,7 @@ export const SCHEMA = {
   image: {
     image_size_cap: opt.int(1099511627776, 'Largest image upload accepted, in bytes (Glance image_size_cap).', { min: 1 }),
     max_virtual_size: opt.int(1099511627776 * 4, 'Largest virtual disk size an image may declare, in bytes.', { min: 1 }),
+    variant_formats: opt.list([], 'Formats (raw, qcow2, vmdk) to convert every image into in the background right after its upload, so the first boot on another hypervisor does not wait for qemu-img.'),
   },
   fake: {
     nodes: opt.int(1, 'Fake driver: number of hypervisor nodes this compute agent reports.', { min: 0 }),
