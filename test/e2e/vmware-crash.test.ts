@@ -56,10 +56,11 @@ describe('VMware resilience through polyvisor serve on vcsim', () => {
     imageId = image.body.id;
     assert.equal((await admin.request('PUT', `/image/v2/images/${imageId}/file`, Buffer.alloc(2 * 1024 * 1024, 5), { 'content-type': 'application/octet-stream' })).status, 204);
     // Slow vCenter tasks spread the 20 spawns over their steps, so the kill lands mid-way.
-    await sim.setTaskDelay('*', 150);
+    await sim.setTaskDelay('*', 400);
     const reservation = await boot(admin, 'crash', 20);
     await sim.waitInflight('CreateVM_Task', 1);
-    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 800)));
+    // A random point inside the spawns: each has at least 2 tasks of 400 ms still to run.
+    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 350)));
     const beforeKill = (await admin.request<{ servers: ServerView[] }>('GET', `/compute/v2.1/servers/detail?reservation_id=${reservation}`)).body.servers;
     await first.kill9();
     assert.ok(beforeKill.some((s) => s.status === 'BUILD'), 'the kill interrupted spawns in progress');
