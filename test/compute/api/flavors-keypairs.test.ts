@@ -60,6 +60,11 @@ describe('compute API: flavors', () => {
     assert.equal(at(dupName.body, 'conflictingRequest', 'message'), 'Flavor with name c1.big already exists.');
     const dupId = await t.call('POST', '/compute/v2.1/flavors', 'admin', { flavor: { name: 'other', ram: 1, vcpus: 1, disk: 0, id: '1' } });
     assert.equal(at(dupId.body, 'conflictingRequest', 'message'), 'Flavor with ID 1 already exists.');
+    // A numeric id, as tempest sends it, is kept as its decimal string.
+    const numeric = await t.call('POST', '/compute/v2.1/flavors', 'admin', { flavor: { name: 'numeric-id', ram: 64, vcpus: 1, disk: 0, id: 1234567 } });
+    assert.equal(numeric.status, 200, numeric.text);
+    assert.equal(at(numeric.body, 'flavor', 'id'), '1234567');
+    assert.equal((await t.call('GET', '/compute/v2.1/flavors/1234567', 'admin')).status, 200);
     for (const bad of [{ name: 'x', ram: 0, vcpus: 1, disk: 1 }, { name: 'x', ram: 1, vcpus: 1 }, { name: 'x', ram: 1, vcpus: 1, disk: 1, colour: 'red' }, { name: 'x', ram: 1, vcpus: 1, disk: 1, id: ' bad id' }]) {
       assert.equal((await t.call('POST', '/compute/v2.1/flavors', 'admin', { flavor: bad })).status, 400, JSON.stringify(bad));
     }

@@ -27,7 +27,8 @@ const createSchema = strictObject(
     flavor: strictObject(
       {
         name: nameSchema,
-        id: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1, maxLength: 255, pattern: '^(?! )[a-zA-Z0-9. _-]+(?<! )$' }] },
+        // Nova also takes a number (kept as its decimal string): tempest creates flavors with integer ids.
+        id: { anyOf: [{ type: 'null' }, { type: 'number' }, { type: 'string', minLength: 1, maxLength: 255, pattern: '^(?! )[a-zA-Z0-9. _-]+(?<! )$' }] },
         ram: positive,
         vcpus: positive,
         disk: nonNegative,
@@ -45,7 +46,7 @@ const createSchema = strictObject(
 interface CreateBody {
   flavor: {
     name: string;
-    id?: string | null;
+    id?: string | number | null;
     ram: number | string;
     vcpus: number | string;
     disk: number | string;
@@ -90,7 +91,7 @@ export function flavorRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     requireAdmin(ctx, 'os_compute_api:os-flavor-manage:create');
     const f = (req.body as CreateBody).flavor;
     validateName(f.name, 'name');
-    const flavorid = f.id === undefined || f.id === null || f.id === 'auto' ? randomUUID() : f.id;
+    const flavorid = f.id === undefined || f.id === null || f.id === 'auto' ? randomUUID() : String(f.id);
     const rxtx = f.rxtx_factor === undefined ? 1 : Number(f.rxtx_factor);
     if (!(rxtx > 0)) throw new InvalidInputError('Invalid input for field/attribute rxtx_factor: must be greater than 0.');
     const ram = Number(f.ram);
