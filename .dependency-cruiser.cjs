@@ -20,7 +20,7 @@ module.exports = {
     {
       name: 'api-never-imports-a-driver',
       severity: 'error',
-      from: { path: '^src/(api|compute/api|identity|image/api|web)/' },
+      from: { path: '^src/(api|compute/api|identity|image/api|network/api|web)/' },
       to: { path: '^src/(compute/drivers|vsphere)/' },
     },
     {

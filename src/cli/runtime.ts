@@ -10,6 +10,7 @@ import { createScheduler } from '../compute/scheduler/index.js';
 import type { DatabaseHandle } from '../db/database.js';
 import { ConfigError } from '../errors.js';
 import { createAuthenticator, identityRoutes } from '../identity/index.js';
+import { networkRoutes } from '../network/api/routes.js';
 import { createImageProvider, createImageStore, imageRoutes } from '../image/index.js';
 import type { CliContext } from './context.js';
 
@@ -34,6 +35,7 @@ export async function startApi(ctx: CliContext, h: DatabaseHandle): Promise<Runn
   const store = createImageStore(config);
   await app.register(identityRoutes({ db: h.db, config, logger, publicUrl, authenticator }), { prefix: '/identity' });
   await app.register(computeRoutes({ db: h.db, bus: h.bus, config, logger, dialect: h.dialect, publicUrl }), { prefix: '/compute' });
+  await app.register(networkRoutes({ publicUrl }), { prefix: '/network' });
   await app.register(imageRoutes({ db: h.db, config, logger, store, publicUrl }), { prefix: '/image' });
   await seedDefaultFlavors(h.db);
   await app.listen({ host: config.api.listen, port: config.api.port });

@@ -30,6 +30,8 @@ const SERVICES: readonly CatalogService[] = [
   // No project id in the path: novaclient and the openstack CLI accept either form.
   { type: 'compute', name: 'nova', description: 'Compute (v2.1)', path: '/compute/v2.1' },
   { type: 'image', name: 'glance', description: 'Image (v2)', path: '/image' },
+  // Discovery only (see src/network/api): clients that require a network endpoint find one that offers nothing.
+  { type: 'network', name: 'neutron', description: 'Networking (discovery only: no networks yet)', path: '/network' },
 ].map((s) => ({ ...s, id: stableId(`service:${s.type}`) }));
 
 export function catalogServices(): readonly CatalogService[] {

@@ -213,7 +213,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await t.call('GET', '/identity/v3/domains/other', t.adminToken)).statusCode, 404);
       const services = await t.call('GET', '/identity/v3/services', t.adminToken);
       const byType = Object.fromEntries(services.json<{ services: (Named & { type: string })[] }>().services.map((s) => [s.type, s]));
-      assert.deepEqual(Object.keys(byType).sort(), ['compute', 'identity', 'image']);
+      assert.deepEqual(Object.keys(byType).sort(), ['compute', 'identity', 'image', 'network']);
       const eps = await t.call('GET', `/identity/v3/endpoints?interface=public&service_id=${byType['compute']?.id ?? ''}`, t.adminToken);
       assert.deepEqual(eps.json<{ endpoints: { url: string }[] }>().endpoints.map((e) => e.url), ['http://cloud.test:8774/compute/v2.1']);
     });
