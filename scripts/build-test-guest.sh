@@ -24,14 +24,20 @@ cat > "$root/init" <<'INIT'
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
 for m in /lib/modules/*.ko; do insmod "$m" 2>/dev/null; done
-echo "POLYVISOR-GUEST-BOOTED $(cat /proc/sys/kernel/random/boot_id)" > /dev/ttyS0
-# The ACPI power button (libvirt's shutdown): any event from it powers the guest off.
+# The ACPI power button (libvirt's shutdown): any event from it powers the guest off. The
+# device is opened before the marker is printed, so a shutdown asked right after boot is seen.
 for d in /sys/class/input/event*; do
   if [ "$(cat "$d/device/name" 2>/dev/null)" = "Power Button" ]; then
-    ( dd if="/dev/$(basename "$d")" bs=24 count=1 of=/dev/null 2>/dev/null
+    ev="/dev/input/$(basename "$d")"
+    while [ ! -c "$ev" ]; do sleep 0.1; done
+    exec 3<"$ev"
+    # Power off only once an event was really read (never on a read error).
+    ( [ "$(dd bs=24 count=1 <&3 2>/dev/null | wc -c)" -ge 24 ] || exit 0
       echo "POLYVISOR-GUEST-POWEROFF" > /dev/ttyS0; poweroff -f ) &
+    break
   fi
 done
+echo "POLYVISOR-GUEST-BOOTED $(cat /proc/sys/kernel/random/boot_id)" > /dev/ttyS0
 while true; do sleep 3600; done
 INIT
 chmod +x "$root/init"
@@ -42,7 +48,7 @@ TIMEOUT 0
 PROMPT 0
 LABEL guest
   KERNEL vmlinuz
-  APPEND initrd=initrd.gz console=ttyS0 panic=-1
+  APPEND initrd=initrd.gz console=ttyS0 quiet panic=-1
 CFG
 size_kb=$(( ( $(stat -c %s "$kernel") + $(stat -c %s "$work/initrd.gz") ) / 1024 + 4096 ))
 mkfs.vfat -C "$work/disk.raw" "$size_kb" >/dev/null

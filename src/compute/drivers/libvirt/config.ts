@@ -21,6 +21,8 @@ export interface LibvirtDriverOptions {
   readonly vncEnabled: boolean;
   readonly vncListen: string;
   readonly vncProxyclientAddress: string;
+  /** [libvirt] wait_soft_reboot_seconds: how long a soft reboot waits for the guest to power off before it turns hard. */
+  readonly waitSoftRebootSeconds: number;
   /** [libvirt] cpu_mode (null: host-model under kvm, the emulator's default under qemu). */
   readonly cpuMode: string | null;
   /** [DEFAULT] host (the node name) and my_ip (the node's host_ip). */
@@ -53,6 +55,7 @@ export function libvirtOptionsFromConfig(config: Config): LibvirtDriverOptions {
     vncListen: config.vnc.server_listen,
     vncProxyclientAddress: config.vnc.server_proxyclient_address,
     cpuMode: l.cpu_mode,
+    waitSoftRebootSeconds: l.wait_soft_reboot_seconds,
     host: d.host,
     myIp: d.my_ip,
     removeUnusedBaseImages: config.image_cache.remove_unused_base_images,

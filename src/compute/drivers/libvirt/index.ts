@@ -2,8 +2,8 @@
  * The KVM/QEMU driver through libvirt (`compute_driver = libvirt.LibvirtDriver`).
  *
  * Entry point for the composition root:
- *   new LibvirtDriver(libvirtOptionsFromConfig(config), logger, config.libvirt.wait_soft_reboot_seconds)
- * where libvirtOptionsFromConfig reads [libvirt] (virt_type, connection_uri, cpu_mode),
+ *   new LibvirtDriver(libvirtOptionsFromConfig(config), logger)
+ * where libvirtOptionsFromConfig reads [libvirt] (virt_type, connection_uri, cpu_mode, wait_soft_reboot_seconds),
  * [DEFAULT] (instances_path, flat_network_bridge, host, my_ip, and the deprecated
  * libvirt_type), [vnc] (enabled, server_listen, server_proxyclient_address) and
  * [image_cache] (subdirectory_name, remove_unused_*). init() creates instances_path,

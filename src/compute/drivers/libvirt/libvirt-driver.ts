@@ -27,15 +27,12 @@ export class LibvirtDriver implements ComputeDriver {
   readonly capabilities: DriverCapabilities = { supportsPause: true, supportsSuspend: true, diskFormats: ['qcow2', 'raw'] };
   readonly #options: LibvirtDriverOptions;
   readonly #log: Logger;
-  readonly #waitSoftRebootSeconds: number;
   #ctx: LibvirtContext | undefined;
   #version = '0';
 
-  /** `waitSoftRebootSeconds`: [libvirt] wait_soft_reboot_seconds (default 120). */
-  constructor(options: LibvirtDriverOptions, logger: Logger = silentLogger, waitSoftRebootSeconds = 120) {
+  constructor(options: LibvirtDriverOptions, logger: Logger = silentLogger) {
     this.#options = options;
     this.#log = logger.child({ component: 'libvirt-driver' });
-    this.#waitSoftRebootSeconds = waitSoftRebootSeconds;
   }
 
   /** The libvirt connection (benchmarks read its call counter). */
@@ -55,7 +52,7 @@ export class LibvirtDriver implements ComputeDriver {
     await checkVirtType(virsh, o, signal);
     const bridge = isLinuxBridge(o.bridge) ? o.bridge : null;
     this.#ctx = {
-      virsh, options: o, log: this.#log, bridge, waitSoftRebootSeconds: this.#waitSoftRebootSeconds,
+      virsh, options: o, log: this.#log, bridge, waitSoftRebootSeconds: o.waitSoftRebootSeconds,
       cache: new ImageCache(join(o.instancesPath, o.cacheSubdirectory)),
     };
     this.#log.info({ uri: o.connectionUri, qemu: this.#version, virtType: o.virtType, network: bridge ?? 'user' }, 'libvirt driver ready');

@@ -8,7 +8,7 @@ import { testOptions } from './support.js';
 driverContract('libvirt (private libvirtd, QEMU)', {
   async start() {
     const lv = await startTestLibvirtd();
-    return { driver: new LibvirtDriver(testOptions(lv), undefined, 1), stop: () => lv.stop() };
+    return { driver: new LibvirtDriver(testOptions(lv, { waitSoftRebootSeconds: 1 })), stop: () => lv.stop() };
   },
   image: () => rawImage(1024 * 1024),
 });

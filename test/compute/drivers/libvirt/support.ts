@@ -7,7 +7,7 @@ export function testOptions(lv: TestLibvirtd, overrides: Partial<LibvirtDriverOp
   return {
     virtType: testVirtType(), connectionUri: lv.uri, instancesPath: join(lv.dir, 'instances'), cacheSubdirectory: '_base',
     bridge: 'polyvisor-no-such-bridge', vncEnabled: true, vncListen: '127.0.0.1', vncProxyclientAddress: '127.0.0.1',
-    cpuMode: null, host: 'kvm-test-host', myIp: '127.0.0.1', removeUnusedBaseImages: true, removeUnusedMinimumAgeSeconds: 86400,
+    cpuMode: null, waitSoftRebootSeconds: 30, host: 'kvm-test-host', myIp: '127.0.0.1', removeUnusedBaseImages: true, removeUnusedMinimumAgeSeconds: 86400,
     ...overrides,
   };
 }
