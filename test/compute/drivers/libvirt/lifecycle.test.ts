@@ -137,6 +137,6 @@ describe('libvirt driver: a real guest through its lifecycle', () => {
 
 function execQemuImgInfo(path: string): Promise<string> {
   return new Promise((res, rej) => {
-    execFile('qemu-img', ['info', '--output=json', '-U', path], { encoding: 'utf8' }, (err, out) => (err === null ? res(out) : rej(err)));
+    execFile('qemu-img', ['info', '--output=json', '-U', path], { encoding: 'utf8' }, (err, out) => (err === null ? res(out) : rej(new Error(`qemu-img info ${path}: ${err.message}`))));
   });
 }
