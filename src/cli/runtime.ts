@@ -5,6 +5,7 @@ import { createComputeAgent } from '../compute/agent/index.js';
 import { computeRoutes, seedDefaultFlavors } from '../compute/api/index.js';
 import type { ComputeDriver } from '../compute/drivers/driver.js';
 import { FakeDriver } from '../compute/drivers/fake/index.js';
+import { LibvirtDriver, libvirtOptionsFromConfig } from '../compute/drivers/libvirt/index.js';
 import { VmwareDriver, vmwareOptionsFromConfig } from '../compute/drivers/vmware/index.js';
 import { createScheduler } from '../compute/scheduler/index.js';
 import type { DatabaseHandle } from '../db/database.js';
@@ -79,6 +80,9 @@ function createDriver(ctx: CliContext): ComputeDriver {
     case 'vmwareapi.VMwareVCDriver':
       // Reads [vmware], [DEFAULT] (flat_network_bridge, vlan_interface, my_ip) and [image_cache].
       return new VmwareDriver(vmwareOptionsFromConfig(config), ctx.logger);
+    case 'libvirt.LibvirtDriver':
+      // Reads [libvirt], [DEFAULT] (instances_path, flat_network_bridge, host, my_ip), [vnc] and [image_cache].
+      return new LibvirtDriver(libvirtOptionsFromConfig(config), ctx.logger);
     default:
       throw new ConfigError(
         `[DEFAULT] compute_driver = ${config.DEFAULT.compute_driver} is not available in this build yet; use fake.FakeDriver`,
