@@ -4,6 +4,7 @@ import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import { imageApi } from './api/routes.js';
 import { diskInspectorsFor } from './formats/index.js';
+import { backgroundVariants } from './variants/background-variants.js';
 import type { UploadInspector } from './api/deps.js';
 import type { ImageRow } from '../db/schema.js';
 import { FileImageStore } from './store/file-store.js';
@@ -29,6 +30,8 @@ export { convertImage, type ConvertTarget, type QemuFormat } from './convert/qem
  *   by default the disk-format inspectors (diskInspectorsFor(config)): content detection,
  *   safety checks, property checks and fill-in while the upload streams. Pass `() => []` to
  *   store uploads unexamined.
+ * With [image] variant_formats set, each upload is followed by its conversion to those formats
+ * in the background (one at a time), into the store's variants directory.
  */
 export function imageRoutes(deps: {
   db: Db;
@@ -38,7 +41,8 @@ export function imageRoutes(deps: {
   publicUrl: () => string;
   inspectorsFor?: (image: ImageRow) => UploadInspector[];
 }): FastifyPluginAsync {
-  return imageApi({ ...deps, inspectorsFor: deps.inspectorsFor ?? diskInspectorsFor(deps.config) });
+  const afterUpload = backgroundVariants(deps.store, deps.config.image.variant_formats, deps.logger);
+  return imageApi({ ...deps, inspectorsFor: deps.inspectorsFor ?? diskInspectorsFor(deps.config), ...(afterUpload ? { afterUpload } : {}) });
 }
 
 /** The image store named by the configuration: files under [glance_store] filesystem_store_datadir. */

@@ -63,6 +63,7 @@ export function registerDataRoutes(app: FastifyInstance, deps: ImageApiDeps): vo
       throw new ConflictError(`Image ${row.id} was deleted while its data was uploading; the data was discarded.`);
     }
     req.log.info({ image: row.id, size: result.size }, 'image data uploaded');
+    deps.afterUpload?.(done);
     return reply.code(204).send();
   });
 

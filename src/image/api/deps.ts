@@ -29,4 +29,6 @@ export interface ImageApiDeps {
   readonly publicUrl: () => string;
   /** Inspectors for one upload of this image (fresh instances each time); none by default. */
   readonly inspectorsFor?: (image: ImageRow) => UploadInspector[];
+  /** Called (not awaited) once an image's data is committed: background work such as format variants. */
+  readonly afterUpload?: (image: ImageRow) => void;
 }
