@@ -110,6 +110,11 @@ for (const dialect of DIALECTS) {
       assert.equal(head.statusCode, 200);
       const other = await t.call('GET', '/identity/v3/auth/tokens', alice.token, undefined, { 'x-subject-token': t.adminToken });
       assert.equal(other.statusCode, 403);
+      // Another token of the same user (a second session) is the caller's own: tempest validates so.
+      const second = await t.login('alice', 'alice-pw-1', 'project-a');
+      const sibling = await t.call('GET', '/identity/v3/auth/tokens', alice.token, undefined, { 'x-subject-token': second.token });
+      assert.equal(sibling.statusCode, 200);
+      assert.equal(sibling.json<TokenBody>().token.user.name, 'alice');
       const bad = await t.call('GET', '/identity/v3/auth/tokens', t.adminToken, undefined, { 'x-subject-token': 'no-such-token' });
       assert.equal(bad.statusCode, 404);
       assert.equal(bad.json<{ error: { code: number } }>().error.code, 404);

@@ -60,17 +60,19 @@ export function authRoutes(app: FastifyInstance, env: IdentityEnv): void {
 }
 
 /**
- * The token named by X-Subject-Token. One's own token may always be checked or revoked;
- * someone else's only by an admin or a service (Keystone's service_admin_or_token_subject).
+ * The token named by X-Subject-Token. Any token of one's own user may be checked or revoked
+ * (another session's too, as tempest does); another user's only by an admin or a service
+ * (Keystone's service_admin_or_token_subject). As in Keystone, an unknown token is 404
+ * before the policy check: tokens are unguessable, so that reveals nothing.
  */
 async function subjectToken(req: FastifyRequest, env: IdentityEnv): Promise<{ subject: string; resolved: ResolvedToken }> {
   const ctx = caller(req);
   const subject = header(req, 'x-subject-token');
   if (subject === undefined || subject === '') throw new InvalidInputError('The X-Subject-Token header is required.');
-  const own = header(req, 'x-auth-token') === subject;
-  if (!own && !mayCheckOthers(ctx)) throw forbidden(req.method === 'DELETE' ? 'revoke_token' : 'validate_token');
   const resolved = await resolveToken(env.db, tokenHash(subject), env.clock());
   if (!resolved) throw new PolyvisorError('not_found', 'Could not find token: the X-Subject-Token is invalid, expired or revoked.');
+  const own = header(req, 'x-auth-token') === subject || resolved.user.id === ctx.userId;
+  if (!own && !mayCheckOthers(ctx)) throw forbidden(req.method === 'DELETE' ? 'revoke_token' : 'validate_token');
   return { subject, resolved };
 }
 
