@@ -12,18 +12,27 @@ export type Extras = Readonly<Record<string, unknown>>;
 /** Serialized size limit of all extras of one entity (Keystone's blob is a TEXT column). */
 export const MAX_EXTRA_BYTES = 65535;
 /** Attributes that are never stored as extras, whatever the body says. */
-const NEVER = new Set(['id', 'links', 'password', 'password_hash', 'extra']);
+const NEVER = new Set(['links', 'password', 'password_hash', 'extra']);
 
-/** The fields of `body` outside `modelled`, validated; throws 400 naming a bad one. */
+/**
+ * The fields of `body` outside `modelled`, validated; throws 400 naming a bad one. `id` is
+ * never an extra: Keystone assigns it on create and, on update, accepts only the entity's
+ * own (tempest's update_user sends it), which `checkSameId` enforces.
+ */
 export function extrasOf(body: JsonObject, modelled: readonly string[], path: string): Extras {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
-    if (modelled.includes(key)) continue;
+    if (modelled.includes(key) || key === 'id') continue;
     if (NEVER.has(key)) throw invalidField(`${path}/${key}`, 'this attribute cannot be set.');
     if (key.length === 0 || key.length > 255) throw invalidField(path, 'attribute names must be 1 to 255 characters.');
     out[key] = value;
   }
   return out;
+}
+
+/** On update: an `id` in the body must be the entity's own (Keystone: "Cannot change ID"). */
+export function checkSameId(body: JsonObject, id: string, path: string): void {
+  if (body['id'] !== undefined && body['id'] !== id) throw invalidField(`${path}/id`, `cannot change the ${path} ID.`);
 }
 
 /** Keystone's update semantics: given extras replace stored ones key by key (null stays null). */

@@ -4,7 +4,7 @@ import { revokeTokensOfProject } from '../../db/repos/identity-tokens.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type { IdentityEnv } from '../deps.js';
 import { DEFAULT_DOMAIN } from '../domains.js';
-import { extrasOf, mergeExtras, parseExtras, serializeExtras } from '../extras.js';
+import { checkSameId, extrasOf, mergeExtras, parseExtras, serializeExtras } from '../extras.js';
 import {
   invalidField,
   objectAt,
@@ -70,6 +70,7 @@ export function projectRoutes(app: FastifyInstance, env: IdentityEnv): void {
     const id = param(req, 'project_id');
     const body = requiredObject(objectAt(req.body, 'body'), 'project', '');
     const extras = extrasOf(body, UPDATE_FIELDS, 'project');
+    checkSameId(body, id, 'project');
     const name = optionalString(body, 'name', 'project', NAME);
     const description = optionalNullableString(body, 'description', 'project', DESCRIPTION);
     const enabled = optionalBoolean(body, 'enabled', 'project');

@@ -4,7 +4,7 @@ import { deleteUser, getUser, insertUser, listUsers, updateUser, type UserPatch 
 import { ConflictError, NotFoundError, UnauthorizedError } from '../../errors.js';
 import type { IdentityEnv } from '../deps.js';
 import { DEFAULT_DOMAIN } from '../domains.js';
-import { extrasOf, mergeExtras, parseExtras, serializeExtras } from '../extras.js';
+import { checkSameId, extrasOf, mergeExtras, parseExtras, serializeExtras } from '../extras.js';
 import {
   invalidField,
   objectAt,
@@ -84,6 +84,7 @@ export function userRoutes(app: FastifyInstance, env: IdentityEnv): void {
     const id = param(req, 'user_id');
     const body = requiredObject(objectAt(req.body, 'body'), 'user', '');
     const extras = extrasOf(body, FIELDS, 'user');
+    checkSameId(body, id, 'user');
     const patch = await parsePatch(env, body);
     const before = await getUser(env.db, id);
     if (!before) throw new NotFoundError('User', id);
