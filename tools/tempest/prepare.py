@@ -143,7 +143,8 @@ serial_console = false
 rdp_console = false
 attach_encrypted_volume = false
 disk_config = false
-enable_instance_password = false
+# Nova returns adminPass on create by default; tempest's response schema allows it only with this flag.
+enable_instance_password = true
 swap_volume = false
 volume_multiattach = false
 ide_bus = false
