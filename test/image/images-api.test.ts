@@ -158,6 +158,8 @@ describe('Image API v2: images', () => {
       assert.equal(res.statusCode, 200, res.body);
       return res.json<{ images: { name: string }[] }>().images.map((i) => i.name);
     };
+    // GET /v2/images/ is a show with an empty id, as in Glance, not the list.
+    assert.equal((await h.call('member-b', 'GET', '/image/v2/images/')).statusCode, 404);
     assert.deepEqual(await names('sort=name:asc'), ['p1', 'p2', 'p3', 'p4', 'p5']);
     assert.deepEqual(await names('sort_key=name&sort_dir=desc'), ['p5', 'p4', 'p3', 'p2', 'p1']);
     assert.deepEqual(await names('disk_format=qcow2'), ['p3']);

@@ -71,6 +71,9 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageApiDeps): v
 
   app.get<{ Querystring: RawQuery }>('/v2/images', async (req) => {
     const ctx = requireAuth(req);
+    // The router ignores trailing slashes, but GET /v2/images/ is Glance's "show image with
+    // an empty id" (404), not the list: a client that built the URL from a null id must see that.
+    if ((req.url.split('?')[0] ?? '').endsWith('/')) throw new PolyvisorError('not_found', 'No image found with ID (empty).');
     const { query, markerId } = parseListQuery(ctx, req.query, Math.min(deps.config.api.max_limit, GLANCE_MAX_LIMIT));
     let marker: ImageRow | undefined;
     if (markerId !== undefined) {
