@@ -60,7 +60,8 @@ export async function startScheduler(ctx: CliContext, h: DatabaseHandle): Promis
 export async function startCompute(ctx: CliContext, h: DatabaseHandle): Promise<Running> {
   const driver = createDriver(ctx);
   await driver.init(AbortSignal.timeout(120_000));
-  const images = createImageProvider(h.db, createImageStore(ctx.config));
+  // The driver's preferred disk formats: an image stored in another one is served as a variant.
+  const images = createImageProvider(h.db, createImageStore(ctx.config), { formats: driver.capabilities.diskFormats });
   const agent = createComputeAgent({ db: h.db, bus: h.bus, config: ctx.config, logger: ctx.logger, driver, images });
   await agent.start();
   return {
