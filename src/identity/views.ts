@@ -14,8 +14,9 @@ export function listLinks(self: string): View {
 }
 
 export function projectView(p: ProjectRow, v3: string): View {
+  const extras = parseExtras(p.extra);
   return {
-    ...parseExtras(p.extra),
+    ...extras,
     id: p.id,
     name: p.name,
     description: p.description,
@@ -23,7 +24,7 @@ export function projectView(p: ProjectRow, v3: string): View {
     enabled: p.enabled === 1,
     is_domain: false,
     parent_id: p.domain_id,
-    tags: [],
+    tags: Array.isArray(extras['tags']) ? extras['tags'] : [],
     options: {},
     links: { self: `${v3}/projects/${p.id}` },
   };

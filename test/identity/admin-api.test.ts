@@ -95,10 +95,12 @@ for (const dialect of DIALECTS) {
       const shown = (await t.call('GET', `/identity/v3/users/${user.id}`, t.adminToken)).json<{ user: Record<string, unknown> }>().user;
       assert.equal(shown['colour'], 'red');
       assert.ok(!/xena-pw|password_hash|scrypt/.test(patched.body));
-      const project = await t.call('POST', '/identity/v3/projects', t.adminToken, { project: { name: 'p-extra', colour: 'blue' } });
+      const project = await t.call('POST', '/identity/v3/projects', t.adminToken, { project: { name: 'p-extra', colour: 'blue', tags: ['gold', 'gold', 'eu'] } });
       assert.equal(project.statusCode, 201);
       const p = project.json<{ project: Named & Record<string, unknown> }>().project;
       assert.equal(p['colour'], 'blue');
+      assert.deepEqual(p['tags'], ['gold', 'eu']);
+      assert.equal((await t.call('POST', '/identity/v3/projects', t.adminToken, { project: { name: 'p-badtag', tags: ['a/b'] } })).statusCode, 400);
       const listed = await t.call('GET', '/identity/v3/projects?name=p-extra', t.adminToken);
       assert.equal(listed.json<{ projects: Record<string, unknown>[] }>().projects[0]?.['colour'], 'blue');
       const renamed = await t.call('PATCH', `/identity/v3/projects/${p.id}`, t.adminToken, { project: { name: 'p-extra-2', shade: 'dark' } });

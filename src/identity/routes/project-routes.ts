@@ -45,7 +45,7 @@ export function projectRoutes(app: FastifyInstance, env: IdentityEnv): void {
   app.post('/v3/projects', async (req, reply) => {
     adminOnly(caller(req), 'create_project');
     const body = requiredObject(objectAt(req.body, 'body'), 'project', '');
-    const extra = serializeExtras(extrasOf(body, CREATE_FIELDS, 'project'), 'project');
+    const extra = serializeExtras({ ...extrasOf(body, CREATE_FIELDS, 'project'), ...tagsOf(body) }, 'project');
     const name = requiredString(body, 'name', 'project', NAME);
     const description = optionalNullableString(body, 'description', 'project', DESCRIPTION) ?? '';
     const enabled = optionalBoolean(body, 'enabled', 'project') ?? true;
@@ -69,7 +69,7 @@ export function projectRoutes(app: FastifyInstance, env: IdentityEnv): void {
     adminOnly(caller(req), 'update_project');
     const id = param(req, 'project_id');
     const body = requiredObject(objectAt(req.body, 'body'), 'project', '');
-    const extras = extrasOf(body, UPDATE_FIELDS, 'project');
+    const extras = { ...extrasOf(body, UPDATE_FIELDS, 'project'), ...tagsOf(body) };
     checkSameId(body, id, 'project');
     const name = optionalString(body, 'name', 'project', NAME);
     const description = optionalNullableString(body, 'description', 'project', DESCRIPTION);
@@ -105,6 +105,20 @@ export function projectRoutes(app: FastifyInstance, env: IdentityEnv): void {
   });
 }
 
+/**
+ * Project tags (Keystone's rules: at most 80, each 1-255 characters without '/' or ','),
+ * kept with the extra attributes under `tags` since they need no query of their own here.
+ */
+function tagsOf(body: JsonObject): { tags?: string[] } {
+  const tags = optionalStringArray(body, 'tags', 'project');
+  if (tags === undefined) return {};
+  if (tags.length > 80) throw invalidField('project/tags', 'at most 80 tags.');
+  for (const t of tags) {
+    if (t.length < 1 || t.length > 255 || t.includes('/') || t.includes(',')) throw invalidField('project/tags', 'each tag is 1 to 255 characters without "/" or ",".');
+  }
+  return { tags: [...new Set(tags)] };
+}
+
 function duplicate(name: string): ConflictError {
   return new ConflictError(`Conflict occurred attempting to store project - Duplicate entry found with name ${name}.`);
 }
@@ -118,8 +132,6 @@ function checkUnsupported(body: JsonObject): void {
   if (parentId !== undefined && parentId !== null && parentId !== DEFAULT_DOMAIN.id) {
     throw invalidField('project/parent_id', 'project hierarchies are not supported; a project\'s parent is its domain.');
   }
-  const tags = optionalStringArray(body, 'tags', 'project');
-  if (tags !== undefined && tags.length > 0) throw invalidField('project/tags', 'project tags are not supported.');
   const options = body['options'] === undefined ? undefined : objectAt(body['options'], 'project/options');
   if (options !== undefined && Object.keys(options).length > 0) throw invalidField('project/options', 'project options are not supported.');
 }
