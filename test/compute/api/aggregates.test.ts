@@ -95,6 +95,10 @@ describe('compute API: host aggregates and the availability zones they make', ()
     assert.equal((await t.call('POST', `${AGG}/${id2}/action`, 'admin', { add_host: { host: 'cmp2' }, remove_host: { host: 'cmp2' } })).status, 400);
     assert.equal((await t.call('POST', `${AGG}/${id2}/action`, 'admin', { frobnicate: {} })).status, 400);
     assert.equal((await t.call('POST', `${AGG}/999/action`, 'admin', { add_host: { host: 'cmp2' } })).status, 404);
+    // A negative id is an integer naming nothing (Nova: 404); a non-integer is 400.
+    assert.equal((await t.call('GET', `${AGG}/-1`, 'admin')).status, 404);
+    assert.equal((await t.call('DELETE', `${AGG}/-1`, 'admin')).status, 404);
+    assert.equal((await t.call('GET', `${AGG}/abc`, 'admin')).status, 400);
   });
 
   it('sets metadata (null removes a key) and refuses an empty zone or a zone change under instances', async () => {

@@ -56,10 +56,13 @@ function refusalError(r: AggregateRefusal, action: Action, id: string, host = ''
   }
 }
 
-/** Nova's utils.validate_integer on the path id (2.1 aggregates have integer ids). */
+/**
+ * Nova's utils.validate_integer on the path id (2.1 aggregates have integer ids). A negative
+ * integer is valid there and simply names no aggregate (404, as tempest's negative tests expect).
+ */
 function aggregateId(req: FastifyRequest): number {
   const raw = pathParam(req, 'id');
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new InvalidInputError(`Invalid input received: id must be an integer`);
+  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new InvalidInputError(`Invalid input received: id must be an integer`);
   return Number(raw);
 }
 
