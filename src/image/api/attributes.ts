@@ -30,7 +30,8 @@ export const READ_ONLY = [
 ] as const;
 /** Reserved by Glance: 403 "Attribute 'x' is reserved." */
 export const RESERVED = ['location', 'locations', 'deleted', 'deleted_at'] as const;
-const RESERVED_NAMESPACE = 'os_glance';
+/** Glance reserves os_glance*; Polyvisor's own inspection results (polyvisor_*) are set only by the service. */
+const RESERVED_NAMESPACES = ['os_glance', 'polyvisor_'] as const;
 
 export const MAX_STRING = 255;
 /** Glance image_property_quota and image_tag_quota defaults. */
@@ -49,7 +50,7 @@ export function isMutableCore(name: string): name is MutableCore {
 export function assertWritableName(name: string, creating: boolean): void {
   if (creating && name === 'id') return;
   if (READ_ONLY_SET.has(name)) throw new ForbiddenError(`Attribute '${name}' is read-only.`);
-  if (RESERVED_SET.has(name) || name.startsWith(RESERVED_NAMESPACE)) throw new ForbiddenError(`Attribute '${name}' is reserved.`);
+  if (RESERVED_SET.has(name) || RESERVED_NAMESPACES.some((ns) => name.startsWith(ns))) throw new ForbiddenError(`Attribute '${name}' is reserved.`);
 }
 
 /** The typed value of one mutable core attribute, or a 400 naming the attribute and what it must be. */

@@ -2,7 +2,7 @@ import type { ImageRow } from '../../db/schema.js';
 import { imageProperties } from '../../db/repos/images.js';
 import { ForbiddenError, TooLargeError } from '../../errors.js';
 import type { AuthContext } from '../../api/context.js';
-import { checkDiskTypeAgainstDetected, checkPropertyValues, DETECTED_FORMAT_PROPERTY } from '../formats/index.js';
+import { checkAdapterAgainstDetected, checkDiskTypeAgainstDetected, checkPropertyValues, DETECTED_ADAPTER_PROPERTY, DETECTED_FORMAT_PROPERTY } from '../formats/index.js';
 import { MAX_PROPERTIES, MAX_TAGS, type CoreValues } from './attributes.js';
 
 /**
@@ -54,5 +54,6 @@ export function checkDraft(ctx: AuthContext, draft: ImageDraft, before: ImageDra
   checkPropertyValues(changed);
   if (before !== undefined) {
     checkDiskTypeAgainstDetected(draft.properties[DETECTED_FORMAT_PROPERTY], core.disk_format, changed['vmware_disktype']);
+    checkAdapterAgainstDetected(draft.properties[DETECTED_ADAPTER_PROPERTY], changed['vmware_adaptertype']);
   }
 }

@@ -145,3 +145,17 @@ export function checkDiskTypeAgainstDetected(detected: string | undefined, diskF
     throw new ImageContentError(`The image's data is a flat VMDK extent (raw sectors): vmware_disktype must be preallocated, thin or eagerZeroedThick, not ${diskType}.`, { property: 'vmware_disktype' });
   }
 }
+
+/**
+ * For PATCH on an inspected VMDK image: a changed vmware_adaptertype must still be on the
+ * bus of the file's own adapter (an IDE disk does not boot on a SCSI controller, nor the reverse).
+ */
+export function checkAdapterAgainstDetected(detected: string | undefined, claimed: string | undefined): void {
+  if (detected === undefined || claimed === undefined || !isAdapterType(detected) || !isAdapterType(claimed)) return;
+  if (busOf(detected) !== busOf(claimed)) {
+    throw new ImageContentError(
+      `The image's data is a VMDK disk whose ddb.adapterType is ${detected}: vmware_adaptertype "${claimed}" would put ${busOf(detected) === 'ide' ? 'an IDE' : 'a SCSI'} disk on ${busOf(claimed) === 'ide' ? 'an IDE' : 'a SCSI'} controller, which does not boot. Keep vmware_adaptertype=${detected} (or another ${busOf(detected) === 'ide' ? 'IDE' : 'SCSI'} adapter).`,
+      { property: 'vmware_adaptertype' },
+    );
+  }
+}

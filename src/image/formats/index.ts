@@ -6,8 +6,8 @@ import { DiskFormatUploadInspector } from './upload-inspector.js';
 export type { DiskInfo, DetectedFormat, VmdkFacts, Qcow2Facts } from './disk-info.js';
 export { ImageContentError } from './disk-info.js';
 export { DiskInspector, inspectBuffer, sniffFormat, SNIFF_PREFIX_BYTES } from './disk-inspector.js';
-export { checkDiskTypeAgainstDetected, checkPropertyValues, reconcileWithContent, type ImageClaims } from './content-rules.js';
-export { DETECTED_FORMAT_PROPERTY } from './upload-inspector.js';
+export { checkAdapterAgainstDetected, checkDiskTypeAgainstDetected, checkPropertyValues, reconcileWithContent, type ImageClaims } from './content-rules.js';
+export { DETECTED_ADAPTER_PROPERTY, DETECTED_FORMAT_PROPERTY } from './upload-inspector.js';
 
 /**
  * The disk-format intelligence for uploads: pass the result as `inspectorsFor` to

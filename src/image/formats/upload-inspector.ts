@@ -3,10 +3,13 @@ import type { ImageRow } from '../../db/schema.js';
 import { imageProperties } from '../../db/repos/images.js';
 import { checkPropertyValues, reconcileWithContent } from './content-rules.js';
 import { DiskInspector } from './disk-inspector.js';
+import { adapterFromDdb } from './vmware-properties.js';
 import type { ParseLimits } from './format-parser.js';
 
 /** Property recording what the content really is, shown on the image (Glance has no field for it). */
 export const DETECTED_FORMAT_PROPERTY = 'polyvisor_detected_format';
+/** The VMDK's own adapter (ddb.adapterType, in vmware_adaptertype's terms): later edits are checked against it. */
+export const DETECTED_ADAPTER_PROPERTY = 'polyvisor_detected_adapter';
 
 /**
  * One upload's disk-format inspector: detects and parses the content while it streams
@@ -39,9 +42,12 @@ export class DiskFormatUploadInspector implements UploadInspector {
     const info = this.#disk.info;
     if (!info) return;
     const fill = reconcileWithContent({ diskFormat: this.#image.disk_format, containerFormat: this.#image.container_format, properties }, info);
+    const recorded: Record<string, string> = { ...fill, [DETECTED_FORMAT_PROPERTY]: info.vmdk ? `vmdk/${info.vmdk.createType}` : info.format };
+    const adapter = adapterFromDdb(info.vmdk?.adapterType);
+    if (adapter !== undefined) recorded[DETECTED_ADAPTER_PROPERTY] = adapter;
     this.#facts = {
       ...(info.virtualSize === undefined ? {} : { virtualSize: info.virtualSize }),
-      properties: { ...fill, [DETECTED_FORMAT_PROPERTY]: info.vmdk ? `vmdk/${info.vmdk.createType}` : info.format },
+      properties: recorded,
     };
   }
 

@@ -124,6 +124,16 @@ describe('Image API uploads checked against their content', () => {
     assert.match(lie.json<{ message: string }>().message, /data is a VMDK monolithicSparse disk: vmware_disktype must stay sparse/);
     const shown = (await h.call('member-a', 'GET', url)).json<Record<string, unknown>>();
     assert.equal(shown['vmware_disktype'], 'sparse');
+
+    // And the adapter's bus: qemu-img wrote an IDE disk, which no SCSI controller boots.
+    assert.equal(shown['vmware_adaptertype'], 'ide');
+    const scsi = await h.call('member-a', 'PATCH', url, [{ op: 'replace', path: '/vmware_adaptertype', value: 'lsiLogic' }], PATCH);
+    assert.equal(scsi.statusCode, 400);
+    assert.match(scsi.json<{ message: string }>().message, /ddb\.adapterType is ide: vmware_adaptertype "lsiLogic" would put an IDE disk on a SCSI controller/);
+    assert.equal((await h.call('member-a', 'GET', url)).json<Record<string, unknown>>()['vmware_adaptertype'], 'ide');
+    // The inspection results themselves cannot be edited away.
+    const erase = await h.call('member-a', 'PATCH', url, [{ op: 'remove', path: '/polyvisor_detected_adapter' }], PATCH);
+    assert.equal(erase.statusCode, 403);
   });
 
   it('refuses a VMDK descriptor whose extent is outside the upload, and a virtual size over the limit', async () => {
