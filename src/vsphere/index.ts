@@ -29,3 +29,4 @@ export { FileManager } from './object/file-manager.js';
 export { VirtualDiskManager } from './object/virtual-disk-manager.js';
 export { AuthorizationManager } from './object/authorization-manager.js';
 export { Client, sdkUrl, type ClientOptions } from './client.js';
+export { GUEST_IDS } from './types/guest-ids.js';

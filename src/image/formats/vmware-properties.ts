@@ -1,4 +1,4 @@
-import { VSPHERE_GUEST_IDS } from './guest-ids.js';
+import { GUEST_IDS as VSPHERE_GUEST_IDS } from '../../vsphere/types/guest-ids.js';
 
 /** vmware_disktype values (Nova's vmwareapi constants; the seeds' table plus eagerZeroedThick). */
 export const DISK_TYPES = ['sparse', 'thin', 'preallocated', 'eagerZeroedThick', 'streamOptimized'] as const;

@@ -1,6 +1,6 @@
 import type { VirtualDevice, VirtualDeviceConfigSpec, VirtualMachineConfigSpec } from '../../../vsphere/index.js';
 import { DriverError, type InstanceSpec } from '../driver.js';
-import { GUEST_IDS } from './generated/guest-ids.js';
+import { GUEST_IDS } from '../../../vsphere/index.js';
 import type { NetworkFacts } from './topology.js';
 
 /** The port group a NIC joins: a known network, or a standard port group named only (one the driver just created). */
