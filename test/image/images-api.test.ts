@@ -158,6 +158,9 @@ describe('Image API v2: images', () => {
       assert.equal(res.statusCode, 200, res.body);
       return res.json<{ images: { name: string }[] }>().images.map((i) => i.name);
     };
+    // size is the core attribute (exact), not a custom property; no image here has data yet.
+    assert.deepEqual(await names('size=0'), []);
+    assert.equal((await h.call('member-b', 'GET', '/image/v2/images?size=-1')).statusCode, 400);
     // GET /v2/images/ is a show with an empty id, as in Glance, not the list.
     assert.equal((await h.call('member-b', 'GET', '/image/v2/images/')).statusCode, 404);
     assert.deepEqual(await names('sort=name:asc'), ['p1', 'p2', 'p3', 'p4', 'p5']);

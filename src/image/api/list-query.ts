@@ -19,7 +19,7 @@ const MEMBER_STATUS_FILTERS = ['accepted', 'pending', 'rejected', 'all'] as cons
 /** Query keys with a meaning of their own; any other key filters on a custom property. */
 const KNOWN = new Set([
   'limit', 'marker', 'sort', 'sort_key', 'sort_dir', 'visibility', 'member_status', 'tag', 'os_hidden',
-  'size_min', 'size_max', 'name', 'status', 'owner', 'disk_format', 'container_format', 'id', 'protected',
+  'size', 'size_min', 'size_max', 'name', 'status', 'owner', 'disk_format', 'container_format', 'id', 'protected',
   'created_at', 'updated_at',
 ]);
 const STRING_COLUMNS = ['id', 'name', 'status', 'owner', 'disk_format', 'container_format'] as const;
@@ -58,6 +58,9 @@ export function parseListQuery(ctx: AuthContext, raw: RawQuery, maxLimit: number
     const v = one(column);
     if (v !== undefined) filters.push(withOperator(column, v, (s) => isoTime(column, s)));
   }
+  // Glance filters on the core size attribute exactly as well as by range.
+  const size = one('size');
+  if (size !== undefined) filters.push({ column: 'size', op: 'eq', value: nonNegative('size', size) });
   const sizeMin = one('size_min');
   if (sizeMin !== undefined) filters.push({ column: 'size', op: 'gte', value: nonNegative('size_min', sizeMin) });
   const sizeMax = one('size_max');
