@@ -10,6 +10,7 @@ import type { ComputeDeps } from '../deps.js';
 import { validateName } from '../names.js';
 import { parseBool } from '../request.js';
 import { listZones } from '../admin/zones.js';
+import { canonicalIpv6 } from './ipv6.js';
 import type { CreateServerBody } from './create-schema.js';
 
 /** A create request that passed every check that does not depend on quota usage. */
@@ -124,7 +125,7 @@ export async function prepareCreate(deps: ComputeDeps, ctx: AuthContext, project
     networks: JSON.stringify(s.networks ?? 'auto'),
     ...placement,
     accessIPv4: s.accessIPv4 ?? null,
-    accessIPv6: s.accessIPv6 ?? null,
+    accessIPv6: s.accessIPv6 === undefined ? null : canonicalIpv6(s.accessIPv6),
     metadata,
     minCount,
     maxCount,

@@ -13,6 +13,7 @@ import { deleteServer } from './delete-server.js';
 import { parseServerListParams } from './list-params.js';
 import { lookup } from './lookup-view.js';
 import { visibleServer } from './lookup.js';
+import { canonicalIpv6 } from './ipv6.js';
 import { serverDetail, serverSummary } from './server-view.js';
 
 const updateSchema = strictObject(
@@ -79,7 +80,7 @@ export function serverRoutes(app: FastifyInstance, deps: ComputeDeps): void {
       set.display_name = s.name;
     }
     if (s.accessIPv4 !== undefined) set.access_ip_v4 = s.accessIPv4;
-    if (s.accessIPv6 !== undefined) set.access_ip_v6 = s.accessIPv6;
+    if (s.accessIPv6 !== undefined) set.access_ip_v6 = canonicalIpv6(s.accessIPv6);
     if (s.description !== undefined) set.display_description = s.description;
     const updated = Object.keys(set).length === 0 ? row : ((await updateInstance(deps.db, row.uuid, {}, set)) ?? row);
     const linker = new Linker(req, deps);
