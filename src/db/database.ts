@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
@@ -9,6 +11,8 @@ import type { DialectName } from './dialect.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
+
+const require = createRequire(import.meta.url);
 
 /** An open database: the query builder, its dialect, and the notification bus that goes with it. */
 export interface DatabaseHandle {
@@ -59,6 +63,7 @@ function openSqlite(path: string): DatabaseHandle {
   // Gather the statistics the query planner needs (a never-analysed database can pick
   // full scans over good indexes); 0x10002 is SQLite's advice for long-lived connections.
   sqlite.pragma('optimize = 0x10002');
+  const checkpointer = path === ':memory:' ? undefined : startCheckpointer(sqlite, path);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   const bus = new LocalBus();
   return {
@@ -68,9 +73,36 @@ function openSqlite(path: string): DatabaseHandle {
     description: `sqlite:${path}`,
     async close() {
       await bus.close();
+      await checkpointer?.terminate();
       await db.destroy();
     },
   };
+}
+
+/**
+ * Moves WAL checkpoints off the event loop. SQLite normally checkpoints inside whichever
+ * commit crosses wal_autocheckpoint pages, copying pages and fsyncing the database file
+ * in the middle of a request (milliseconds, the p99 of every write). A worker thread with
+ * its own connection runs passive checkpoints instead, which never block writers; the
+ * main connection keeps a high automatic threshold only as a backstop if the worker lags.
+ */
+const CHECKPOINT_INTERVAL_MS = 200;
+const BACKSTOP_AUTOCHECKPOINT_PAGES = 20_000;
+
+function startCheckpointer(sqlite: SQLite.Database, path: string): Worker {
+  sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+  const worker = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const Database = require(workerData.module);
+     const db = new Database(workerData.path);
+     db.pragma('busy_timeout = 0');
+     setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: next time */ } }, workerData.interval);`,
+    { eval: true, workerData: { path, module: require.resolve('better-sqlite3'), interval: CHECKPOINT_INTERVAL_MS } },
+  );
+  // A checkpointer that dies costs only latency (the backstop threshold still applies).
+  worker.on('error', () => undefined);
+  worker.unref();
+  return worker;
 }
 
 async function openPostgres(url: string): Promise<DatabaseHandle> {

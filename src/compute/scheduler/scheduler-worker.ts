@@ -18,7 +18,7 @@ const BATCH = 64;
 /** Claim rounds per instance before giving up for now (each lost race refreshes the node). */
 const MAX_ROUNDS = 50;
 /** SQLite group commit: placements that start within this many ms share one commit. */
-const GROUP_MS = 2;
+const GROUP_MS = 1;
 /** Service liveness is re-read at most this often. */
 const SERVICES_MAX_AGE_MS = 2_000;
 
