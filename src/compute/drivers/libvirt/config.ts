@@ -33,6 +33,8 @@ export interface LibvirtDriverOptions {
   readonly removeUnusedMinimumAgeSeconds: number;
   /** The virsh binary (tests may point elsewhere). */
   readonly virshPath?: string;
+  /** Benchmarks: told of every libvirt call (virsh command and its wall time). */
+  readonly observeCalls?: (command: string, ms: number) => void;
 }
 
 /**

@@ -43,7 +43,7 @@ export class LibvirtDriver implements ComputeDriver {
   async init(signal: AbortSignal): Promise<void> {
     const o = this.#options;
     await checkInstancesPath(o);
-    const virsh = new Virsh(o.connectionUri, o.virshPath);
+    const virsh = new Virsh(o.connectionUri, o.virshPath, o.observeCalls);
     try {
       this.#version = await hypervisorVersion(virsh, signal);
     } catch (err) {

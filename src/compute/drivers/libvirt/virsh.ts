@@ -38,9 +38,12 @@ export class Virsh {
   readonly #path: string;
   #calls = 0;
 
-  constructor(uri: string, path = 'virsh') {
+  readonly #observe: ((command: string, ms: number) => void) | undefined;
+
+  constructor(uri: string, path = 'virsh', observe?: (command: string, ms: number) => void) {
     this.#uri = uri;
     this.#path = path;
+    this.#observe = observe;
   }
 
   get uri(): string {
@@ -55,8 +58,10 @@ export class Virsh {
   /** Runs `virsh -q -c <uri> <args>` and returns its standard output. */
   run(args: readonly string[], signal: AbortSignal, timeoutMs = 120_000): Promise<string> {
     this.#calls += 1;
+    const started = performance.now();
     return new Promise((resolve, reject) => {
       execFile(this.#path, ['-q', '-c', this.#uri, ...args], { signal, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+        this.#observe?.(args[0] ?? '', performance.now() - started);
         if (err === null) {
           resolve(stdout);
           return;
