@@ -21,7 +21,10 @@ log_outputs = "3:stderr"
 CONF
 # No security driver, cgroups or private namespaces: this runs inside containers too.
 # stdio_handler = "file": QEMU writes serial logs itself (no virtlogd to start).
-[ -f "$dir/etc/qemu.conf" ] || cat > "$dir/etc/qemu.conf" <<'CONF'
+[ -f "$dir/etc/qemu.conf" ] || cat > "$dir/etc/qemu.conf" <<CONF
+# VNC ports from \$VNC_PORT_MIN: two private daemons on one machine would otherwise race for 5900.
+remote_display_port_min = ${VNC_PORT_MIN:-5900}
+remote_display_port_max = $(( ${VNC_PORT_MIN:-5900} + 999 ))
 user = "root"
 group = "root"
 dynamic_ownership = 0
@@ -45,4 +48,5 @@ for p in etc:/etc/libvirt run:/run/libvirt lib:/var/lib/libvirt log:/var/log/lib
   mkdir -p "${p#*:}"
   mount --bind "$dir/${p%%:*}" "${p#*:}"
 done
-exec libvirtd -f /etc/libvirt/libvirtd.conf
+# Its own pid file too: the default /run/libvirtd.pid is shared, so two private daemons would clash.
+exec libvirtd -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid

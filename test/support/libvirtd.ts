@@ -48,7 +48,9 @@ export async function domstate(uri: string, domain: string): Promise<string> {
 }
 
 function launch(dir: string): ChildProcess {
-  const child = spawn(SCRIPT, [dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // A VNC port range of its own (per daemon, random): concurrent test files each run a daemon.
+  const vncPortMin = String(20000 + 1000 * Math.floor(Math.random() * 40));
+  const child = spawn(SCRIPT, [dir], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, VNC_PORT_MIN: vncPortMin } });
   let log = '';
   child.stderr?.on('data', (c: Buffer) => {
     log = (log + c.toString()).slice(-8192);
