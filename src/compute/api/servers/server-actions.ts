@@ -9,6 +9,7 @@ import { callerOf } from '../request.js';
 import { consoleAction, isConsoleAction } from './console-actions.js';
 import { assertHypervisorSupports } from './hypervisor-support.js';
 import { assertUnlocked, invalidState, visibleServer } from './lookup.js';
+import { isResetState, resetState } from './reset-state.js';
 
 /**
  * A state-changing server action as Nova's check_instance_state defines it: the
@@ -86,10 +87,14 @@ function parseAction(body: unknown): { key: string; rule?: ActionRule } {
   return rule ? { key, rule } : { key };
 }
 
-/** `POST /servers/{id}/action` for the power and lock actions (every accepted one answers 202) and os-getVNCConsole. */
+/** `POST /servers/{id}/action` for the power and lock actions and os-resetState (every accepted one answers 202) and os-getVNCConsole. */
 export function serverActionRoutes(app: FastifyInstance, deps: ComputeDeps): void {
   app.post('/servers/:server_id/action', async (req, reply) => {
     if (isConsoleAction(req.body)) return consoleAction(req, reply, deps);
+    if (isResetState(req.body)) {
+      await resetState(req, deps);
+      return reply.status(202).send();
+    }
     const ctx = callerOf(req);
     const row = await visibleServer(req, deps);
     const { key, rule } = parseAction(req.body);
