@@ -14,7 +14,7 @@ import { parseServerListParams } from './list-params.js';
 import { lookup } from './lookup-view.js';
 import { visibleServer } from './lookup.js';
 import { canonicalIpv6 } from './ipv6.js';
-import { serverDetail, serverSummary } from './server-view.js';
+import { serverDetail, serverSummary, serverUpdateView } from './server-view.js';
 
 const updateSchema = strictObject(
   {
@@ -84,7 +84,8 @@ export function serverRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     if (s.description !== undefined) set.display_description = s.description;
     const updated = Object.keys(set).length === 0 ? row : ((await updateInstance(deps.db, row.uuid, {}, set)) ?? row);
     const linker = new Linker(req, deps);
-    return { server: serverDetail(updated, await lookup(deps, linker, ctx.isAdmin, [updated], versionOf(req))) };
+    const view = await lookup(deps, linker, ctx.isAdmin, [updated], versionOf(req));
+    return { server: serverUpdateView(serverDetail(updated, view), view) };
   });
 
   app.delete('/servers/:server_id', async (req, reply) => {

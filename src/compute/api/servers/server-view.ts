@@ -129,3 +129,16 @@ export function instanceName(template: string, uuid: string): string {
     return body.padStart(w, zero === '0' ? '0' : ' ');
   });
 }
+
+/** Detail fields Nova's PUT /servers/{id} response leaves out before 2.75 (its show_* flags are off there). */
+const HIDDEN_IN_UPDATE = new Set(['key_name', 'config_drive', 'security_groups', 'host_status', 'os-extended-volumes:volumes_attached']);
+
+/**
+ * The server body of an update response: before microversion 2.75 Nova builds it without
+ * the extension attributes (AZ, extended status/server attributes, usage, volumes, security
+ * groups, key name, config drive, host status), and tempest's schema refuses them there.
+ */
+export function serverUpdateView(detail: Record<string, unknown>, v: Pick<ServerViewContext, 'version'>): Record<string, unknown> {
+  if (compareVersions(v.version, { major: 2, minor: 75 }) >= 0) return detail;
+  return Object.fromEntries(Object.entries(detail).filter(([k]) => !HIDDEN_IN_UPDATE.has(k) && !/^OS-(EXT-(AZ|STS|SRV-ATTR)|SRV-USG):/.test(k)));
+}
