@@ -3,6 +3,7 @@ import { ForbiddenError, InvalidInputError } from '../../../errors.js';
 import { type ServerListFilter, type ServerSort, type ServerSortColumn } from '../../../db/repos/server-queries.js';
 import { TaskState, VmState } from '../../states.js';
 import { param, parseBool, params, type Query } from '../request.js';
+import { parseIsoTime } from '../times.js';
 
 /** Nova's API sort keys that map onto our columns. */
 const SORT_KEY_COLUMNS: Readonly<Record<string, ServerSortColumn>> = {
@@ -130,9 +131,9 @@ export function parseServerListParams(q: Query, ctx: AuthContext, opts: { ip6For
 
   const changesSince = param(q, 'changes-since');
   if (changesSince !== undefined) {
-    const t = Date.parse(changesSince);
-    if (Number.isNaN(t)) throw new InvalidInputError(`Invalid input for query parameters changes-since. Value: ${changesSince}. '${changesSince}' is not a 'date-time'`);
-    f.changesSince = new Date(t).toISOString();
+    const t = parseIsoTime(changesSince);
+    if (t === undefined) throw new InvalidInputError(`Invalid input for query parameters changes-since. Value: ${changesSince}. '${changesSince}' is not a 'date-time'`);
+    f.changesSince = t;
     // Nova: changes-since also returns servers deleted since then, unless deleted=false says otherwise.
     f.deleted = 'yes';
   }
