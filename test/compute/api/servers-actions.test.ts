@@ -65,6 +65,15 @@ describe('compute API: server actions, delete, metadata, instance actions', () =
     await settle();
   });
 
+  it('answers restore with Nova’s 409: no server is ever soft-deleted', async () => {
+    const uuid = await make();
+    const res = await act(uuid, { restore: {} });
+    assert.equal(res.status, 409, res.text);
+    assert.equal(at(res.body, 'conflictingRequest', 'message'), `Cannot 'restore' instance ${uuid} while it is in vm_state active`);
+    assert.equal((await act('00000000-0000-4000-8000-00000000dead', { restore: null })).status, 404);
+    assert.equal((await row(uuid)).vm_state, 'active');
+  });
+
   it('lets exactly one of concurrent stops win', async () => {
     const uuid = await make();
     const results = await Promise.all(Array.from({ length: 8 }, () => act(uuid, { 'os-stop': null })));

@@ -53,7 +53,7 @@ const HARD_REBOOT: ActionRule = {
 };
 
 /** Actions whose body is null or an empty object. */
-const NO_ARGUMENT = new Set([...Object.keys(RULES), 'lock', 'unlock']);
+const NO_ARGUMENT = new Set([...Object.keys(RULES), 'lock', 'unlock', 'restore']);
 const REBOOT_TYPES = new Set(['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -99,6 +99,9 @@ export function serverActionRoutes(app: FastifyInstance, deps: ComputeDeps): voi
     const row = await visibleServer(req, deps);
     const { key, rule } = parseAction(req.body);
     requireWriter(ctx, `os_compute_api:os-${key}`);
+    // Deletes are immediate ([DEFAULT] reclaim_instance_interval = 0), so no server is ever
+    // SOFT_DELETED and restore always meets Nova's state check's 409.
+    if (key === 'restore') throw invalidState('restore', row, 'vm_state');
     if (key === 'lock' || key === 'unlock') await setLock(deps, req, row, key === 'lock');
     else if (rule) await runAction(deps, req, row, rule);
     return reply.status(202).send();
