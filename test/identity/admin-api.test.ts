@@ -74,6 +74,9 @@ for (const dialect of DIALECTS) {
         assert.equal(res.statusCode, 400, JSON.stringify(body));
         assert.match(res.json<{ error: { message: string } }>().error.message, /Invalid input for field '(project|user)/);
       }
+      const elsewhere = await t.call('POST', '/identity/v3/users', t.adminToken, { user: { name: 'bad-4', password: 'pw', domain_id: 'ccd16ad88c404e95acc5e5d18e9a9235' } });
+      assert.equal(elsewhere.statusCode, 404, 'Keystone: a user in a domain that does not exist');
+      assert.match(elsewhere.json<{ error: { message: string } }>().error.message, /Domain ccd16ad88c404e95acc5e5d18e9a9235 could not be found/);
       const projects = await t.h.db.selectFrom('projects').select('name').where('name', 'like', 'bad-%').execute();
       const users = await t.h.db.selectFrom('users').select('name').where('name', 'like', 'bad-%').execute();
       assert.deepEqual([...projects, ...users], []);

@@ -51,6 +51,10 @@ export function userRoutes(app: FastifyInstance, env: IdentityEnv): void {
     const email = optionalNullableString(body, 'email', 'user', TEXT) ?? null;
     const description = optionalNullableString(body, 'description', 'user', TEXT) ?? null;
     const enabled = optionalBoolean(body, 'enabled', 'user') ?? true;
+    // Keystone answers a create in a domain that does not exist with 404 (a PATCH that
+    // moves a user to another domain stays a 400 below).
+    const domainId = optionalString(body, 'domain_id', 'user');
+    if (domainId !== undefined && domainId !== DEFAULT_DOMAIN.id) throw new NotFoundError('Domain', domainId);
     checkDomainAndOptions(body);
     if (defaultProjectId !== null && !(await getProject(env.db, defaultProjectId))) throw new NotFoundError('Project', defaultProjectId);
     const passwordHash = password === null || password === undefined ? NO_PASSWORD : await hashPassword(password);
