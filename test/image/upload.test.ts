@@ -168,6 +168,8 @@ describe('Image API v2: image data', () => {
     req.write(Buffer.alloc(1024 * 1024, 7));
     await receiving;
     assert.equal((await h.call('member-a', 'GET', url)).json<{ status: string }>().status, 'saving');
+    // The temporary file appears once its stream has opened, which may be just after the first chunk.
+    for (let i = 0; i < 200 && h.storeFiles().filter((f) => f.startsWith('.upload-')).length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(h.storeFiles().filter((f) => f.startsWith('.upload-')).length, 1, 'the upload is written to a temporary file');
     req.destroy();
     await handlerFailed;

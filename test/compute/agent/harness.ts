@@ -139,9 +139,13 @@ export class TestCloud {
   /** What the API does for a server action: guarded task_state update, an action, a wake-up for the host. */
   async act(uuid: string, taskState: string, action: string, expected: { vmState?: string | string[] } = {}): Promise<InstanceRow> {
     const guard = action === 'delete' ? { ...expected } : { taskState: null, ...expected };
-    const row = await updateInstance(this.db, uuid, guard, { task_state: taskState });
+    // One transaction, as the API does: an agent woken in between must not see the task without its action.
+    const row = await this.db.transaction().execute(async (trx) => {
+      const updated = await updateInstance(trx, uuid, guard, { task_state: taskState });
+      if (updated) await startInstanceAction(trx, { instanceUuid: uuid, action, requestId: `req-${action}-${uuid}`, userId: 'user-a', projectId: 'project-a' });
+      return updated;
+    });
     if (!row) throw new Error(`${action} of ${uuid} refused: the instance is not in the expected state`);
-    await startInstanceAction(this.db, { instanceUuid: uuid, action, requestId: `req-${action}-${uuid}`, userId: 'user-a', projectId: 'project-a' });
     await this.h.bus.notify('instances', row.host ?? '');
     return row;
   }
