@@ -72,7 +72,8 @@ describe('compute API: server create', () => {
     assert.equal(row.key_name, 'k1');
     assert.match(row.key_data ?? '', /^ssh-rsa /);
     assert.equal(row.config_drive, 'True');
-    const withList = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ networks: [{ uuid: '3b3f8a0e-0000-4000-8000-00000000a001' }], security_groups: [{ name: 'default' }] }));
+    // A network id is a configured VLAN network id, any string (the driver resolves it).
+    const withList = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ networks: [{ uuid: 'net-1' }], security_groups: [{ name: 'default' }] }));
     assert.equal(withList.status, 202, withList.text);
   });
 
@@ -103,7 +104,6 @@ describe('compute API: server create', () => {
     ['an unknown availability zone', SERVER({ availability_zone: 'moon' }), 400, /The requested availability zone is not available/],
     ['min_count above max_count', SERVER({ min_count: 3, max_count: 2 }), 400, /min_count must be <= max_count/],
     ['an invalid networks value', SERVER({ networks: 'all' }), 400, /networks/],
-    ['a network uuid that is no uuid', SERVER({ networks: [{ uuid: 'a-b-c-d-e-f-g-h-i-j', fixed_ip: '10.0.1.1' }] }), 400, /^Bad networks format: network uuid is not in proper format \(a-b-c-d-e-f-g-h-i-j\)$/],
     ['a security group other than default', SERVER({ security_groups: [{ name: 'default' }, { name: 'does_not_exist' }] }), 400, /^Security group does_not_exist not found\.$/],
   ];
   for (const [what, body, status, message] of bad) {

@@ -46,22 +46,13 @@ function refId(ref: string): string {
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** oslo's is_uuid_like: 32 hex digits once hyphens, braces and a urn:uuid: prefix are removed. */
-function isUuidLike(v: string): boolean {
-  return /^[0-9a-f]{32}$/.test(v.toLowerCase().replace(/^urn:/, '').replace(/^uuid:/, '').replace(/[{}-]/g, ''));
-}
-
 /**
- * Nova's first checks on requested networks and security groups. Polyvisor has no
- * networking service, so the only security group is 'default'; naming another is Nova's
- * 400 for a group that does not exist, rather than a server created without it.
+ * Polyvisor has no networking service, so the only security group is 'default'; naming
+ * another is Nova's 400 for a group that does not exist, rather than a server created
+ * without it. (Network ids are not checked here: they are the deployment's configured
+ * VLAN network ids, any string, which the compute driver resolves.)
  */
-function checkNetworksAndGroups(s: CreateServerBody['server']): void {
-  if (Array.isArray(s.networks)) {
-    for (const n of s.networks) {
-      if (n.uuid !== undefined && !isUuidLike(n.uuid)) throw new InvalidInputError(`Bad networks format: network uuid is not in proper format (${n.uuid})`);
-    }
-  }
+function checkSecurityGroups(s: CreateServerBody['server']): void {
   const unknown = (s.security_groups ?? []).find((g) => g.name !== 'default');
   if (unknown) throw new InvalidInputError(`Security group ${unknown.name} not found.`);
 }
@@ -69,7 +60,7 @@ function checkNetworksAndGroups(s: CreateServerBody['server']): void {
 export async function prepareCreate(deps: ComputeDeps, ctx: AuthContext, projectId: string, body: CreateServerBody): Promise<PreparedCreate> {
   const s = body.server;
   validateName(s.name, 'name');
-  checkNetworksAndGroups(s);
+  checkSecurityGroups(s);
 
   const minCount = Number(s.min_count ?? 1);
   const maxCount = Number(s.max_count ?? minCount);
