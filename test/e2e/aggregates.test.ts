@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { E2E_BACKENDS } from '../support/e2e-backends.js';
 import { startPolyvisor, type PolyvisorProcess } from '../support/polyvisor-process.js';
 
 /**
@@ -10,18 +10,7 @@ import { startPolyvisor, type PolyvisorProcess } from '../support/polyvisor-proc
  * `polyvisor serve`, as the multi-hypervisor guide uses them: a zone made by an aggregate,
  * a server booted into it, and `hypervisor show` listing the host's aggregates.
  */
-const backends: readonly { name: string; databaseUrl: () => Promise<string | undefined> }[] = [
-  { name: 'sqlite', databaseUrl: async () => undefined },
-  {
-    name: 'postgres',
-    databaseUrl: async () => {
-      pg ??= await startPostgres();
-      return pg.createDatabase();
-    },
-  },
-];
-let pg: TestPostgres | undefined;
-after(async () => pg?.stop());
+const backends = E2E_BACKENDS;
 
 for (const backend of backends) {
   describe(`openstack aggregate and availability zone commands (${backend.name})`, () => {

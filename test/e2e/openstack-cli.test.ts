@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiClient } from '../support/http-client.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { E2E_BACKENDS } from '../support/e2e-backends.js';
 import { ADMIN_PASSWORD, eventually, startPolyvisor, type PolyvisorProcess } from '../support/polyvisor-process.js';
 
 /**
@@ -16,18 +16,7 @@ interface Server {
   Status: string;
 }
 
-const backends: readonly { name: string; databaseUrl: () => Promise<string | undefined> }[] = [
-  { name: 'sqlite', databaseUrl: async () => undefined },
-  {
-    name: 'postgres',
-    databaseUrl: async () => {
-      pg ??= await startPostgres();
-      return pg.createDatabase();
-    },
-  },
-];
-let pg: TestPostgres | undefined;
-after(async () => pg?.stop());
+const backends = E2E_BACKENDS;
 
 for (const backend of backends) {
   describe(`openstack CLI against polyvisor serve (${backend.name})`, () => {
