@@ -4,6 +4,7 @@ import { requireAuth } from '../../api/server.js';
 import { imageProperties, updateImage } from '../../db/repos/images.js';
 import { ConflictError, ForbiddenError, InvalidInputError, PolyvisorError, TooLargeError, errorMessage } from '../../errors.js';
 import type { ByteRange, PutResult } from '../store/image-store.js';
+import { UPLOAD_HEARTBEAT_MS } from './abandoned-uploads.js';
 import type { ImageApiDeps, UploadFacts, UploadInspector } from './deps.js';
 import { loadOwnedImage, loadVisibleImage } from './image-access.js';
 import { mediaType } from './image-routes.js';
@@ -14,7 +15,8 @@ type IdParams = { Params: { id: string } };
  * Image data: PUT /v2/images/{id}/file streams the request body into the store (never
  * buffered whole) while it is hashed and inspected; GET streams it back.
  * Status: queued → saving → active; a failed upload (too large, refused by an inspector,
- * client gone) goes back to queued and leaves no data behind.
+ * client gone) goes back to queued and leaves no data behind; so does, a little later, one
+ * whose API process died (abandoned-uploads.ts).
  */
 export function registerDataRoutes(app: FastifyInstance, deps: ImageApiDeps): void {
   const { db, store } = deps;
@@ -40,12 +42,18 @@ export function registerDataRoutes(app: FastifyInstance, deps: ImageApiDeps): vo
     const claimed = await updateImage(db, row.id, ['queued'], { status: 'saving' });
     if (!claimed) throw new ConflictError(`Image ${row.id} is no longer queued: another upload or a delete got there first.`);
     const inspectors = deps.inspectorsFor?.(claimed) ?? [];
+    // Proof of life for the abandoned-upload sweeper (abandoned-uploads.ts).
+    const heartbeat = setInterval(() => {
+      updateImage(db, row.id, ['saving'], {}).catch((e: unknown) => req.log.warn({ err: e }, 'could not record upload progress'));
+    }, UPLOAD_HEARTBEAT_MS);
     let result: PutResult;
     try {
       result = await store.put(body, { observers: inspectors, maxSize: cap });
     } catch (err) {
       await updateImage(db, row.id, ['saving'], { status: 'queued' }).catch((e: unknown) => req.log.error({ err: e }, 'could not requeue image'));
       throw uploadFailure(err, req);
+    } finally {
+      clearInterval(heartbeat);
     }
     const facts = collectFacts(inspectors);
     const done = await updateImage(db, row.id, ['saving'], {

@@ -29,6 +29,8 @@ export interface ImageApiDeps {
   readonly publicUrl: () => string;
   /** Inspectors for one upload of this image (fresh instances each time); none by default. */
   readonly inspectorsFor?: (image: ImageRow) => UploadInspector[];
+  /** Requeue uploads abandoned by a dead API process, at start and every minute (default true). */
+  readonly sweepAbandonedUploads?: boolean;
   /** Called (not awaited) once an image's data is committed: background work such as format variants. */
   readonly afterUpload?: (image: ImageRow) => void;
 }

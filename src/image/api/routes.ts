@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { startAbandonedUploadSweeper } from './abandoned-uploads.js';
 import { registerActionRoutes } from './action-routes.js';
 import { registerDataRoutes } from './data-routes.js';
 import type { ImageApiDeps } from './deps.js';
@@ -20,5 +21,9 @@ export function imageApi(deps: ImageApiDeps): FastifyPluginAsync {
     registerMemberRoutes(app, deps);
     registerActionRoutes(app, deps);
     await app.register(async (data) => registerDataRoutes(data, deps));
+    if (deps.sweepAbandonedUploads !== false) {
+      const stop = startAbandonedUploadSweeper(deps);
+      app.addHook('onClose', async () => stop());
+    }
   };
 }

@@ -56,6 +56,24 @@ export class FileImageStore implements ImageStore {
     return { location, size: digest.size, ...digest.digests() };
   }
 
+  async removeStaleTemporaries(olderThanMs: number): Promise<number> {
+    const names = await readdir(this.#dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [] as string[];
+      throw err;
+    });
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const name of names.filter((n) => n.startsWith(TEMP_PREFIX))) {
+      const path = join(this.#dir, name);
+      // An upload in progress writes continually, so its file's mtime stays fresh.
+      const st = await stat(path).catch(() => undefined);
+      if (st === undefined || st.mtimeMs >= cutoff) continue;
+      await unlink(path).catch(() => undefined);
+      removed++;
+    }
+    return removed;
+  }
+
   async open(location: string, range?: ByteRange): Promise<Readable> {
     const path = this.#path(location);
     try {

@@ -51,6 +51,11 @@ export interface ImageStore {
    * converting to another format). Stores without one cannot produce format variants.
    */
   localPath?(location: string): string;
+  /**
+   * Optional: removes temporary files of uploads that stopped (no write for `olderThanMs`),
+   * left by a process that died mid-upload; returns how many it removed.
+   */
+  removeStaleTemporaries?(olderThanMs: number): Promise<number>;
   /** Optional: the directory where format variants of this store's images are kept. */
   readonly variantsDirectory?: string;
 }
