@@ -1,4 +1,5 @@
 import { errorMessage } from '../../../errors.js';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DriverError, type ImageSource, type InstanceSpec, type SpawnHooks, type SpawnResult } from '../driver.js';
@@ -29,9 +30,11 @@ export async function spawn(ctx: LibvirtContext, instance: InstanceSpec, image: 
   const timings = (phase: string): void => {
     marks[phase] = Date.now();
   };
-  await destroy(ctx, instance, signal);
-  timings('cleanup');
   const dir = instanceDir(ctx, instance.uuid);
+  // An earlier attempt's domain exists only with its folder (spawn makes the folder before it
+  // defines the domain; destroy removes the folder last): no folder, no libvirt calls to make.
+  if (existsSync(dir)) await destroy(ctx, instance, signal);
+  timings('cleanup');
   const releases: (() => void)[] = [];
   try {
     await mkdir(dir, { recursive: true });
