@@ -1,27 +1,35 @@
 /**
- * libvirt driver benchmark against a private libvirtd (scripts/private-libvirtd.sh) booting
- * the tiny real guest (scripts/build-test-guest.sh). Prints:
- *  1. the transport: wall time per virsh call (process start + connect + call) for the calls
+ * libvirt benchmark against a private libvirtd (scripts/private-libvirtd.sh) booting the tiny
+ * real guest (scripts/build-test-guest.sh). Prints:
+ *  1. boot time through the whole product: POST /servers (real HTTP API, scheduler, compute
+ *     agent, libvirt driver; embedded SQLite, one process) to the guest's marker line on its
+ *     serial console, cold (image not in the host's cache) and warm, with its breakdown:
+ *     API accepted → scheduled → agent task started → image cache → overlay + XML → define →
+ *     start → ACTIVE → guest marker;
+ *  2. the driver alone: spawn call to marker, cold and warm, split into our files, libvirt
+ *     define and start, and the guest's own boot;
+ *  3. the transport: wall time per virsh call (process start + connect + call) for the calls
  *     the driver makes most (dominfo, list --all --managed-save, domstats);
- *  2. boot time, spawn request to the guest's marker line on its serial console, cold (image
- *     not cached) and warm, with its breakdown: image cache, overlay + XML (our files),
- *     libvirt define, libvirt start (QEMU up), and guest boot (firmware + kernel + init to marker);
- *  3. power-state sync: one bulk call for N instances.
- * Run: node --import tsx bench/libvirt/run.ts [--warm=3] [--calls=50]
+ *  4. power-state sync: one bulk call for N instances.
+ * Run: node --import tsx bench/libvirt/run.ts [--api-cold=2] [--api-warm=3] [--warm=3] [--calls=50]
  */
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { ImageSource, InstanceSpec } from '../../src/compute/drivers/driver.js';
 import { LibvirtDriver, type LibvirtDriverOptions } from '../../src/compute/drivers/libvirt/index.js';
 import { startTestLibvirtd, testVirtType, virsh } from '../../test/support/libvirtd.js';
 import { buildTestGuest, testGuestImage, waitForBoots } from '../../test/support/test-guest.js';
 import { fmt, percentile } from '../support/stats.js';
+import { benchApiBoots, printApiBoots } from './api-boot.js';
 
 const arg = (name: string, dflt: number): number => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
   return a === undefined ? dflt : Number(a.split('=')[1]);
 };
 const WARM = arg('warm', 3);
+const API_COLD = arg('api-cold', 2);
+const API_WARM = arg('api-warm', 3);
 const CALLS = arg('calls', 50);
 const t = (): AbortSignal => AbortSignal.timeout(300_000);
 
@@ -42,11 +50,15 @@ try {
     host: 'bench', myIp: '127.0.0.1', removeUnusedBaseImages: true, removeUnusedMinimumAgeSeconds: 86400,
     observeCalls: (command, ms) => calls.push({ command, ms }),
   };
+  const guest = await buildTestGuest();
+  console.log(`libvirt bench: virt_type=${options.virtType}, guest ${guest}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+
+  console.log(`1. boot time through the API (POST /servers → API → scheduler → agent → libvirt → guest marker), ${API_COLD} cold + ${API_WARM} warm:`);
+  printApiBoots(await benchApiBoots(lv, guest, API_COLD, API_WARM));
+
   const driver = new LibvirtDriver(options);
   await driver.init(t());
-  const guest = await buildTestGuest();
   const image: ImageSource = await testGuestImage(guest);
-  console.log(`libvirt bench: virt_type=${options.virtType}, guest ${guest}`);
 
   const boot = async (label: string): Promise<string> => {
     const s = spec();
@@ -66,11 +78,11 @@ try {
     return s.uuid;
   };
 
-  console.log('boot time (spawn request → marker on the serial console):');
+  console.log('2. the driver alone (spawn call → marker on the serial console):');
   const booted = [await boot('cold (image downloaded to _base)')];
   for (let i = 0; i < WARM; i++) booted.push(await boot(`warm ${i + 1}`));
 
-  console.log(`transport: virsh, one process per call (${CALLS} calls each, with ${booted.length} domains):`);
+  console.log(`3. transport: virsh, one process per call (${CALLS} calls each, with ${booted.length} domains):`);
   const name = `instance-${booted[0] ?? ''}`;
   for (const args of [['dominfo', name], ['list', '--all', '--managed-save'], ['domstats', '--state', '--raw']]) {
     const samples: number[] = [];
@@ -88,7 +100,7 @@ try {
     if (states.size !== booted.length) throw new Error(`power sync saw ${states.size} of ${booted.length}`);
     sync.push(performance.now() - s0);
   }
-  console.log(`  power sync (listInstanceStates, ${booted.length} instances, 1 call): p50 ${fmt(percentile(sync, 50))} ms`);
+  console.log(`4. power sync (listInstanceStates, ${booted.length} instances, 1 call): p50 ${fmt(percentile(sync, 50))} ms`);
 
   for (const uuid of booted) await driver.destroy({ uuid, node: 'bench', driverInfo: {} }, t());
   await driver.close();

@@ -2,6 +2,11 @@ import { errorMessage } from '../../errors.js';
 import type { InstanceRow } from '../../db/schema.js';
 import type { AgentContext } from './context.js';
 import { AGENT_TASKS, runTask } from './tasks/dispatch.js';
+import { RetryLater } from './tasks/failure.js';
+
+/** Backoff of a task that asked to be retried (RetryLater): 1 s, 2 s, 4 s, ... at most 15 s. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 15_000;
 
 /**
  * The agent's work queue is the database: instances on this host whose task_state asks
@@ -14,6 +19,8 @@ export class TaskLoop {
   readonly #ctx: AgentContext;
   readonly #concurrency: number;
   readonly #inFlight = new Map<string, Promise<void>>();
+  /** Instances whose task asked to be retried: not before `at`; `attempts` so far. */
+  readonly #retry = new Map<string, { at: number; attempts: number; timer: NodeJS.Timeout }>();
   #scan: Promise<void> | undefined;
   #again = false;
   #stopped = false;
@@ -39,6 +46,8 @@ export class TaskLoop {
   /** Stops taking work and waits for running operations (which the context's signal aborts). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const r of this.#retry.values()) clearTimeout(r.timer);
+    this.#retry.clear();
     await this.#scan;
     await Promise.allSettled([...this.#inFlight.values()]);
   }
@@ -69,14 +78,22 @@ export class TaskLoop {
       .execute();
     for (const row of rows) {
       if (this.#stopped || this.#inFlight.size >= this.#concurrency) break;
+      const retry = this.#retry.get(row.uuid);
+      if (retry !== undefined && retry.at > Date.now()) continue;
       if (!this.#inFlight.has(row.uuid)) this.#start(row);
     }
   }
 
   #start(row: InstanceRow): void {
     const op = runTask(this.#ctx, row)
+      .then(() => this.#forgetRetry(row.uuid))
       .catch((err: unknown) => {
         if (this.#ctx.signal.aborted) return;
+        if (err instanceof RetryLater) {
+          this.#retryLater(row, err);
+          return;
+        }
+        this.#forgetRetry(row.uuid);
         this.#ctx.logger.error({ instance: row.uuid, task: row.task_state, err: errorMessage(err) }, 'instance operation failed');
       })
       .finally(() => {
@@ -85,5 +102,23 @@ export class TaskLoop {
         this.wake();
       });
     this.#inFlight.set(row.uuid, op);
+  }
+
+  #retryLater(row: InstanceRow, err: RetryLater): void {
+    const attempts = (this.#retry.get(row.uuid)?.attempts ?? 0) + 1;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (attempts - 1));
+    this.#forgetRetry(row.uuid);
+    // The wake-up when the delay is over; notifications and scans meanwhile skip the instance.
+    const timer = setTimeout(() => this.wake(), delay);
+    timer.unref();
+    this.#retry.set(row.uuid, { at: Date.now() + delay, attempts, timer });
+    this.#ctx.logger.warn({ instance: row.uuid, task: row.task_state, attempts, retryInMs: delay, reason: err.message }, 'hypervisor unreachable; the task will be retried');
+  }
+
+  #forgetRetry(uuid: string): void {
+    const r = this.#retry.get(uuid);
+    if (r === undefined) return;
+    clearTimeout(r.timer);
+    this.#retry.delete(uuid);
   }
 }

@@ -13,3 +13,15 @@ export function faultMessage(err: unknown): string {
 export function isRetryable(err: unknown): boolean {
   return isPolyvisorError(err) && err.retryable;
 }
+
+/**
+ * A task that could not reach its hypervisor (a retryable driver failure) and keeps its
+ * task_state: the task loop runs it again after a growing delay. Only tasks whose
+ * user intent survives a retry use it (a delete: the user asked for the server to go).
+ */
+export class RetryLater extends Error {
+  constructor(readonly reason: unknown) {
+    super(errorMessage(reason));
+    this.name = 'RetryLater';
+  }
+}

@@ -7,12 +7,16 @@ import { PowerState, TaskState, VmState } from '../../states.js';
 import { GuardLost, guardedTransaction, type AgentContext } from '../context.js';
 import { beginEvent } from '../events.js';
 import { instanceRef } from '../instance-spec.js';
-import { faultDetails, faultMessage } from './failure.js';
+import { faultDetails, faultMessage, isRetryable, RetryLater } from './failure.js';
+
+/** How long after the user's delete an unreachable hypervisor is waited for before the delete fails (ERROR). */
+export const DELETE_RETRY_WINDOW_MS = 5 * 60_000;
 
 /**
  * Deletes a placed instance: destroy on the hypervisor (succeeds when already gone), then
  * in ONE transaction release the allocation and mark the row deleted. A failed destroy
- * leaves the server in ERROR with a fault (the user can delete again), as Nova does.
+ * leaves the server in ERROR with a fault (the user can delete again), as Nova does; one
+ * that failed only because the hypervisor was unreachable is retried first (RetryLater).
  */
 export async function terminate(ctx: AgentContext, row: InstanceRow): Promise<void> {
   const { db, driver, signal, host } = ctx;
@@ -22,6 +26,10 @@ export async function terminate(ctx: AgentContext, row: InstanceRow): Promise<vo
   } catch (err) {
     if (signal.aborted) throw err;
     await event.finish('Error', faultDetails(err));
+    // The hypervisor is unreachable (libvirtd restarting, vCenter down): the user's delete still
+    // stands, so it is tried again for a while (task_state stays 'deleting') rather than ending
+    // in ERROR at once; the task loop backs off between attempts.
+    if (isRetryable(err) && Date.now() - Date.parse(row.updated_at) < DELETE_RETRY_WINDOW_MS) throw new RetryLater(err);
     const updated = await updateInstance(db, row.uuid, { taskState: TaskState.DELETING, host }, { vm_state: VmState.ERROR, task_state: null });
     if (updated) await addInstanceFault(db, { instanceUuid: row.uuid, code: 500, message: faultMessage(err), details: faultDetails(err), host });
     return;

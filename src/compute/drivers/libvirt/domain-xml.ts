@@ -26,6 +26,8 @@ export interface DomainSpec {
   readonly virtType: 'kvm' | 'qemu';
   readonly cpuMode: string | null;
   readonly disk: { readonly path: string; readonly format: 'qcow2' | 'raw' };
+  /** The flavor's ephemeral and swap disks (qcow2 overlays), attached as virtio `dev` after the root disk. */
+  readonly extraDisks?: readonly { readonly path: string; readonly dev: string }[];
   /** A Linux bridge to join, or null for QEMU user networking. */
   readonly bridge: string | null;
   readonly withNic: boolean;
@@ -44,13 +46,14 @@ const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '
  */
 export function domainXml(s: DomainSpec): string {
   const cpu = s.cpuMode !== null && s.cpuMode !== 'none' ? { '@_mode': s.cpuMode } : s.virtType === 'kvm' ? { '@_mode': 'host-passthrough' } : undefined;
+  const fileDisk = (path: string, format: string, dev: string): Record<string, unknown> => ({
+    '@_type': 'file', '@_device': 'disk',
+    driver: { '@_name': 'qemu', '@_type': format, '@_cache': 'none', '@_io': 'native', '@_discard': 'unmap' },
+    source: { '@_file': path },
+    target: { '@_dev': dev, '@_bus': 'virtio' },
+  });
   const devices: Record<string, unknown> = {
-    disk: {
-      '@_type': 'file', '@_device': 'disk',
-      driver: { '@_name': 'qemu', '@_type': s.disk.format, '@_cache': 'none', '@_io': 'native', '@_discard': 'unmap' },
-      source: { '@_file': s.disk.path },
-      target: { '@_dev': 'vda', '@_bus': 'virtio' },
-    },
+    disk: [fileDisk(s.disk.path, s.disk.format, 'vda'), ...(s.extraDisks ?? []).map((d) => fileDisk(d.path, 'qcow2', d.dev))],
     serial: { '@_type': 'file', source: { '@_path': s.consoleLog, '@_append': 'on' }, target: { '@_port': '0' } },
     console: { '@_type': 'file', source: { '@_path': s.consoleLog, '@_append': 'on' }, target: { '@_type': 'serial', '@_port': '0' } },
     input: { '@_type': 'tablet', '@_bus': 'usb' },

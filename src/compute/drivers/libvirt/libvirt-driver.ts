@@ -2,10 +2,11 @@ import { join } from 'node:path';
 import { silentLogger, type Logger } from '../../../log.js';
 import {
   DriverError,
-  type ComputeDriver, type DriverCapabilities, type ImageSource, type InstanceRef, type InstanceSpec,
+  type ComputeDriver, type DriverCapabilities, type ImageCacheAgeingReport, type ImageSource, type InstanceRef, type InstanceSpec,
   type InstanceState, type NodeResources, type SpawnHooks, type SpawnResult, type VncConsole,
 } from '../driver.js';
 import { isLinuxBridge, type LibvirtDriverOptions } from './config.js';
+import { ageImageCache } from './cache-ageing.js';
 import { getVncConsole } from './console.js';
 import type { LibvirtContext } from './context.js';
 import { destroy } from './destroy.js';
@@ -104,6 +105,10 @@ export class LibvirtDriver implements ComputeDriver {
 
   listInstanceStates(signal: AbortSignal): Promise<Map<string, InstanceState>> {
     return listInstanceStates(this.#context().virsh, signal);
+  }
+
+  ageImageCache(signal: AbortSignal): Promise<ImageCacheAgeingReport> {
+    return ageImageCache(this.#context(), signal);
   }
 
   getVncConsole(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole> {

@@ -17,12 +17,13 @@ export interface DiskInfo {
 }
 
 /** What qemu-img reads in a file's header (never trusting the image service's word for it). */
-export async function diskInfo(path: string, signal: AbortSignal): Promise<DiskInfo> {
-  const parsed = JSON.parse(await run(['info', '--output=json', path], signal)) as Record<string, unknown>;
+export async function diskInfo(path: string, signal: AbortSignal, options: { forceShare?: boolean } = {}): Promise<DiskInfo> {
+  // --force-share (-U) reads the header of a disk a running QEMU holds locked (image-cache ageing does).
+  const parsed = JSON.parse(await run(['info', '--output=json', ...(options.forceShare === true ? ['-U'] : []), path], signal)) as Record<string, unknown>;
   const format = parsed['format'];
   const size = parsed['virtual-size'];
   if (typeof format !== 'string' || typeof size !== 'number') throw new DriverError('disk_error', `qemu-img info ${path}: unexpected answer`);
-  const backing = parsed['backing-filename'];
+  const backing = parsed['full-backing-filename'] ?? parsed['backing-filename'];
   return { format, virtualSize: size, backingFile: typeof backing === 'string' ? backing : null };
 }
 
