@@ -17,10 +17,7 @@ import { insertInstances } from '../../src/db/repos/instances.js';
 import { openTestSqlite } from '../support/databases.js';
 import { fakeAuthenticator } from '../support/fake-auth.js';
 import { addComputeNode, instance } from '../compute/api/harness.js';
-import { PAGE_DIR } from '../../src/console/page-files.js';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { ensureConsolePageBuilt } from '../support/console-page.js';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -79,8 +76,7 @@ describe('console proxy (/console/websockify) with one-time tokens', () => {
   const logLines: string[] = [];
 
   before(async () => {
-    // The page's files: built once (scripts/setup and CI build them; tests may run before).
-    if (!existsSync(join(PAGE_DIR, 'main.js'))) execFileSync(process.execPath, ['scripts/build-web.mjs'], { stdio: 'ignore' });
+    ensureConsolePageBuilt();
     h = await openTestSqlite();
     const { config } = configFromText('[console]\nidle_timeout = 2\n');
     const logger = pino(
