@@ -73,6 +73,12 @@ export function consoleRoutes(deps: ConsoleRoutesDeps) {
         await refuse(req, reply, refusal('bad_origin', origin));
         return;
       }
+      // Checked before the token is used up: the upgrade would fail without "binary" (see handleProtocols).
+      const offered = req.headers['sec-websocket-protocol'];
+      if (offered !== undefined && !offered.split(',').some((p) => p.trim() === 'binary')) {
+        await refuse(req, reply, refusal('bad_subprotocol'));
+        return;
+      }
       const outcome = await redeemToken(db, tokenFromQuery(req.query));
       if ('refused' in outcome) {
         await refuse(req, reply, outcome.refused, outcome.serverName);

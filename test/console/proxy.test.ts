@@ -269,6 +269,19 @@ describe('console proxy (/console/websockify) with one-time tokens', () => {
     ws.close();
   });
 
+  it('refuses a client that does not speak the binary subprotocol, before using the token up', async () => {
+    const token = tokenOf(await consoleUrl(await server('web-b64', peer.port)));
+    const refused = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`${base.replace('http', 'ws')}/console/websockify?token=${token}`, ['base64']);
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => reject(new Error('accepted a base64 client')));
+    });
+    assert.equal(refused, 400);
+    const c = await open(`?token=${token}`);
+    assert.equal((await c.bytes(GREETING.length)).toString(), GREETING);
+    c.ws.close();
+  });
+
   it('refuses the token of a deleted server', async () => {
     const uuid = await server('web-9', peer.port);
     const token = tokenOf(await consoleUrl(uuid));
