@@ -85,6 +85,7 @@ async function serveAll(ctx: CliContext, handle: DatabaseHandle, parts: Running[
   return (
     `\nPolyvisor is running (all-in-one, database ${handle.description}, ${what}).\n` +
     `  Identity: ${api.url}/identity/v3\n  Compute:  ${api.url}/compute/v2.1\n  Image:    ${api.url}/image\n` +
+    `  Dashboard: ${api.url}/dashboard/\n` +
     `Try: openstack --os-cloud polyvisor server list\n`
   );
 }

@@ -13,6 +13,7 @@ import { ConfigError } from '../errors.js';
 import { createAuthenticator, identityRoutes } from '../identity/index.js';
 import { networkRoutes } from '../network/api/routes.js';
 import { createImageProvider, createImageStore, imageRoutes } from '../image/index.js';
+import { webRoutes } from '../web/index.js';
 import type { CliContext } from './context.js';
 
 /** A running part of Polyvisor that can be stopped. */
@@ -38,6 +39,8 @@ export async function startApi(ctx: CliContext, h: DatabaseHandle): Promise<Runn
   await app.register(computeRoutes({ db: h.db, bus: h.bus, config, logger, dialect: h.dialect, publicUrl }), { prefix: '/compute' });
   await app.register(networkRoutes({ publicUrl }), { prefix: '/network' });
   await app.register(imageRoutes({ db: h.db, config, logger, store, publicUrl }), { prefix: '/image' });
+  // The dashboard (/dashboard/, with / redirecting to it) and its live instance stream.
+  await app.register(webRoutes({ db: h.db, bus: h.bus, logger, authenticator }));
   await seedDefaultFlavors(h.db);
   await app.listen({ host: config.api.listen, port: config.api.port });
   const addr = app.server.address();
