@@ -42,7 +42,6 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
     app.addHook('onClose', async () => feed.close());
 
     app.get('/', { config: { public: true } }, async (_req, reply) => reply.redirect('/dashboard/'));
-    app.get('/dashboard', { config: { public: true } }, async (_req, reply) => reply.redirect('/dashboard/'));
 
     const page = async (file: string, reply: FastifyReply) => {
       if (!existsSync(join(root, file))) {
@@ -58,7 +57,10 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       reply.header('cache-control', 'no-cache');
       return reply.sendFile(file);
     };
-    app.get('/dashboard/', { config: { public: true } }, async (_req, reply) => page('index.html', reply));
+    // The router ignores trailing slashes; the page's relative asset URLs need one.
+    app.get('/dashboard/', { config: { public: true } }, async (req, reply) =>
+      req.url.split('?')[0]?.endsWith('/') ? page('index.html', reply) : reply.redirect('/dashboard/'),
+    );
     app.get<{ Params: { file: string } }>('/dashboard/:file', { config: { public: true } }, async (req, reply) => {
       const file = req.params.file;
       if (!ASSETS.has(file)) return reply.callNotFound();
