@@ -9,7 +9,7 @@ import { cloudsYaml, writeCloudsYaml } from './clouds.js';
 import { startSimulatedVcenter } from './demo.js';
 import { registerImageCommands } from './image-commands.js';
 import { createContext, openMigratedDatabase, type CliContext } from './context.js';
-import { startApi, startCompute, startScheduler, type Running } from './runtime.js';
+import { startApi, startCompute, startNovncProxy, startScheduler, type Running } from './runtime.js';
 
 const DEFAULT_CONFIG = '/etc/polyvisor/polyvisor.conf';
 
@@ -149,6 +149,17 @@ export async function main(argv: readonly string[]): Promise<void> {
       runService(cmd, async (ctx, handle, parts) => {
         parts.push(await startCompute(ctx, handle));
         return `Polyvisor compute agent on host ${ctx.config.DEFAULT.host} (driver ${ctx.config.DEFAULT.compute_driver})\n`;
+      }),
+    );
+
+  program
+    .command('novncproxy')
+    .description('the console proxy and page alone (as nova-novncproxy), on [vnc] novncproxy_host:novncproxy_port')
+    .action((_opts: unknown, cmd: Command) =>
+      runService(cmd, async (ctx, handle, parts) => {
+        const proxy = await startNovncProxy(ctx, handle);
+        parts.push(proxy);
+        return `Polyvisor console proxy at ${proxy.url}/vnc_auto.html (database ${handle.description})\n`;
       }),
     );
 

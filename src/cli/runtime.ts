@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { createApiServer } from '../api/server.js';
 import { createComputeAgent } from '../compute/agent/index.js';
 import { computeRoutes, seedDefaultFlavors } from '../compute/api/index.js';
+import { consoleRoutes, startStandaloneConsoleProxy } from '../console/index.js';
 import type { ComputeDriver } from '../compute/drivers/driver.js';
 import { FakeDriver } from '../compute/drivers/fake/index.js';
 import { LibvirtDriver, libvirtOptionsFromConfig } from '../compute/drivers/libvirt/index.js';
@@ -39,6 +40,8 @@ export async function startApi(ctx: CliContext, h: DatabaseHandle): Promise<Runn
   await app.register(computeRoutes({ db: h.db, bus: h.bus, config, logger, dialect: h.dialect, publicUrl }), { prefix: '/compute' });
   await app.register(networkRoutes({ publicUrl }), { prefix: '/network' });
   await app.register(imageRoutes({ db: h.db, config, logger, store, publicUrl }), { prefix: '/image' });
+  // The console proxy and page (/console/): the default [vnc] novncproxy_base_url points here.
+  await app.register(consoleRoutes({ db: h.db, config, logger }), { prefix: '/console' });
   // The dashboard (/dashboard/, with / redirecting to it) and its live instance stream.
   await app.register(webRoutes({ db: h.db, bus: h.bus, logger, authenticator }));
   await seedDefaultFlavors(h.db);
@@ -50,6 +53,14 @@ export async function startApi(ctx: CliContext, h: DatabaseHandle): Promise<Runn
   if (base === '') base = url;
   logger.info({ url: base }, 'API listening');
   return { url: base, app, stop: () => app.close() };
+}
+
+/** `polyvisor novncproxy`: the console proxy alone, on [vnc] novncproxy_host:novncproxy_port. */
+export async function startNovncProxy(ctx: CliContext, h: DatabaseHandle): Promise<Running & { readonly url: string }> {
+  const { config, logger } = ctx;
+  const { app, url } = await startStandaloneConsoleProxy({ db: h.db, config, logger }, { host: config.vnc.novncproxy_host, port: config.vnc.novncproxy_port });
+  logger.info({ url }, 'console proxy listening');
+  return { url, stop: () => app.close() };
 }
 
 /** The scheduler worker (runs beside the API, like nova-scheduler and nova-conductor). */

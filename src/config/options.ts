@@ -143,7 +143,18 @@ export const SCHEMA = {
     enabled: opt.bool(true, 'Offer VNC consoles.'),
     server_listen: opt.str('127.0.0.1', 'Address guests\' VNC servers listen on (libvirt).'),
     server_proxyclient_address: opt.str('127.0.0.1', 'Address the console proxy connects to for a guest\'s VNC.'),
-    novncproxy_base_url: opt.strOrNull('URL of the console page handed to users (default: the dashboard\'s console page).'),
+    novncproxy_base_url: opt.strOrNull('URL of the console page handed to users (default: <the API\'s public URL>/console/, served by the API process).'),
+    novncproxy_host: opt.str('0.0.0.0', 'Address `polyvisor novncproxy` (the stand-alone console proxy) listens on.'),
+    novncproxy_port: opt.int(6080, 'TCP port of `polyvisor novncproxy`.', { min: 0, max: 65535 }),
+  },
+  consoleauth: {
+    token_ttl: opt.int(600, 'Seconds a console URL\'s token stays valid (it also opens only one connection).', { min: 1 }),
+  },
+  console: {
+    allowed_origins: opt.list([], 'Host names, besides the proxy\'s own, that pages opening a console websocket may come from (Origin header).'),
+    idle_timeout: opt.int(1800, 'Seconds a console connection may carry no data either way before the proxy closes it; 0: no limit.', { min: 0 }),
+    max_session_seconds: opt.int(28800, 'Seconds a console connection may last at most; 0: no limit.', { min: 0 }),
+    connect_timeout: opt.int(10, 'Seconds the proxy waits for the hypervisor\'s VNC port to accept a connection.', { min: 1 }),
   },
   libvirt: {
     virt_type: opt.str('kvm', 'kvm, or qemu where there is no /dev/kvm.', { choices: ['kvm', 'qemu'] }),

@@ -9,6 +9,7 @@ import { scheduler } from './migrations/0005-scheduler.js';
 import { aggregates } from './migrations/0006-aggregates.js';
 import { vmware } from './migrations/0007-vmware.js';
 import { identityExtra } from './migrations/0008-identity-extra.js';
+import { consoleTokens } from './migrations/0010-console.js';
 import { dashboard } from './migrations/0011-dashboard.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
@@ -22,6 +23,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0006-aggregates': aggregates(dialect),
     '0007-vmware': vmware(dialect),
     '0008-identity-extra': identityExtra(dialect),
+    '0010-console': consoleTokens(dialect),
     '0011-dashboard': dashboard(dialect),
   };
 }

@@ -368,6 +368,8 @@ export interface ConsoleAuthTokenTable {
   port: number;
   created_at: string;
   expires_at: string;
+  /** When the token opened its console (migration 0010-console): tokens are one-time. */
+  used_at: string | null;
 }
 
 export type ProjectRow = Selectable<ProjectTable>;

@@ -59,7 +59,62 @@ export async function issueConsoleToken(
     .execute();
 }
 
-/** What a console proxy asks: the endpoint of an unexpired token, or undefined. */
+/** Why a token cannot open a console (none when it can). */
+export type ConsoleTokenRefusal = 'unknown' | 'expired' | 'used';
+
+/** A token's state without changing it (the console page asks before it connects). */
+export async function peekConsoleToken(db: Db, token: string): Promise<{ row: ConsoleAuthTokenRow } | { refused: ConsoleTokenRefusal }> {
+  const row = await db.selectFrom('console_auth_tokens').selectAll().where('token_hash', '=', tokenHash(token)).executeTakeFirst();
+  if (row === undefined) return { refused: 'unknown' };
+  if (row.used_at !== null) return { refused: 'used' };
+  if (row.expires_at <= now()) return { refused: 'expired' };
+  return { row };
+}
+
+/**
+ * Redeems a one-time token: one guarded UPDATE marks it used if it is unused and unexpired,
+ * so of two concurrent attempts exactly one wins (on SQLite and PostgreSQL alike). When
+ * nothing was updated, says why.
+ */
+export async function consumeConsoleToken(db: Db, token: string): Promise<{ row: ConsoleAuthTokenRow } | { refused: ConsoleTokenRefusal }> {
+  const t = now();
+  const row = await db
+    .updateTable('console_auth_tokens')
+    .set({ used_at: t })
+    .where('token_hash', '=', tokenHash(token))
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', t)
+    .returningAll()
+    .executeTakeFirst();
+  if (row !== undefined) return { row };
+  const why = await peekConsoleToken(db, token);
+  // Between the UPDATE and the look it can only have become used or expired, never valid again.
+  return 'refused' in why ? why : { refused: 'used' };
+}
+
+/** What a console proxy asks: the endpoint of an unused, unexpired token, or undefined (does not consume it). */
 export async function validateConsoleToken(db: Db, token: string): Promise<ConsoleAuthTokenRow | undefined> {
-  return db.selectFrom('console_auth_tokens').selectAll().where('token_hash', '=', tokenHash(token)).where('expires_at', '>', now()).executeTakeFirst();
+  const r = await peekConsoleToken(db, token);
+  return 'row' in r ? r.row : undefined;
+}
+
+/** What the console proxy shows and checks about a token's instance: its name, whether it still exists, and its hypervisor. */
+export interface ConsoleInstance {
+  readonly uuid: string;
+  readonly displayName: string;
+  readonly vmState: string;
+  readonly deleted: boolean;
+  /** The compute node's hypervisor_type ('VMware vCenter Server', 'QEMU', 'fake'), null when unknown. */
+  readonly hypervisorType: string | null;
+}
+
+export async function consoleInstance(db: Db, instanceUuid: string): Promise<ConsoleInstance | undefined> {
+  const row = await db
+    .selectFrom('instances as i')
+    .leftJoin('compute_nodes as n', (j) => j.onRef('n.hypervisor_hostname', '=', 'i.node').on('n.deleted', '=', 0))
+    .select(['i.uuid', 'i.display_name', 'i.vm_state', 'i.deleted', 'n.hypervisor_type'])
+    .where('i.uuid', '=', instanceUuid)
+    .executeTakeFirst();
+  if (row === undefined) return undefined;
+  return { uuid: row.uuid, displayName: row.display_name, vmState: row.vm_state, deleted: row.deleted === 1, hypervisorType: row.hypervisor_type ?? null };
 }

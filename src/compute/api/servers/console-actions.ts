@@ -14,12 +14,15 @@ import { visibleServer } from './lookup.js';
  * VNC consoles without the API calling a driver: the compute agent publishes each
  * instance's console endpoint (instance_consoles) when it spawns or powers it on; a console
  * request issues a token for that endpoint (console_auth_tokens, sha256 only, valid
- * TOKEN_TTL_SECONDS as Nova's [consoleauth] token_ttl) and answers the proxy URL carrying
- * it, as Nova does: `<novncproxy_base_url>?path=%3Ftoken%3D<token>`. The console proxy
- * resolves the token to host and port (validateConsoleToken).
+ * [consoleauth] token_ttl seconds and for one connection) and answers the proxy URL
+ * carrying it, as Nova does: `<novncproxy_base_url>?path=%3Ftoken%3D<token>`. The console
+ * proxy (src/console) redeems the token for host and port (consumeConsoleToken).
+ *
+ * Unlike Nova, whose default base URL is http://127.0.0.1:6080/vnc_auto.html (a separate
+ * nova-novncproxy), the default is the console page the API process itself serves, on its
+ * public URL, so a console URL works without running anything else.
  */
-const TOKEN_TTL_SECONDS = 600;
-const NOVA_DEFAULT_PROXY_URL = 'http://127.0.0.1:6080/vnc_auto.html';
+const CONSOLE_PAGE_PATH = '/console/';
 const VNC_TYPES = ['novnc', 'xvpvnc'];
 const ACTION = 'os-getVNCConsole';
 
@@ -81,7 +84,7 @@ async function consoleUrl(deps: ComputeDeps, row: InstanceRow, type: string): Pr
   const endpoint = await getConsole(deps.db, row.uuid);
   if (endpoint === undefined) throw new PolyvisorError('not_implemented', 'Unable to get vnc console, functionality not implemented');
   const token = randomBytes(24).toString('base64url');
-  await issueConsoleToken(deps.db, token, { instanceUuid: row.uuid, consoleType: type, host: endpoint.host, port: endpoint.port, ttlSeconds: TOKEN_TTL_SECONDS });
-  const base = config.vnc.novncproxy_base_url ?? config.DEFAULT.novncproxy_base_url ?? NOVA_DEFAULT_PROXY_URL;
+  await issueConsoleToken(deps.db, token, { instanceUuid: row.uuid, consoleType: type, host: endpoint.host, port: endpoint.port, ttlSeconds: config.consoleauth.token_ttl });
+  const base = config.vnc.novncproxy_base_url ?? config.DEFAULT.novncproxy_base_url ?? `${deps.publicUrl()}${CONSOLE_PAGE_PATH}`;
   return `${base}${base.includes('?') ? '&' : '?'}path=${encodeURIComponent(`?token=${token}`)}`;
 }

@@ -1,0 +1,2 @@
+export { consoleRoutes, type ConsoleRoutesDeps } from './routes.js';
+export { startStandaloneConsoleProxy } from './standalone.js';
