@@ -92,7 +92,8 @@ describe('dashboard basics (fake driver, SQLite)', () => {
     const page = await newPage();
     await logIn(page, pv.url, alice);
     assert.equal(await page.textContent('.usage[data-label=Instances] .usage-figures'), '0 of 10');
-    await page.waitForFunction("document.querySelectorAll('select[aria-label=Project] option').length === 2");
+    await page.waitForSelector('select[aria-label=Project]:not([disabled])');
+    assert.equal(await page.locator('select[aria-label=Project] option').count(), 2);
     await page.selectOption('select[aria-label=Project]', { label: 'demo2' });
     await page.waitForSelector('text=Project demo2: usage against quota.');
     const session = await storedSession(page);

@@ -21,6 +21,8 @@ function guessFormat(fileName: string): string {
   return DISK_FORMATS.includes(ext) ? ext : 'raw';
 }
 
+const withBytes = (n: number | null): string => (n === null ? '—' : `${formatBytes(n)} (${n} bytes)`);
+
 /** Images the project can see: its own, shared, community and public ones. */
 export function ImagesPage(props: { session: Session; selected: string | null }) {
   const { data, error, reload } = useLoad(() => get<{ images: Image[] }>('/image/v2/images?limit=1000'), [props.session.projectId]);
@@ -125,8 +127,9 @@ function UploadForm(props: { session: Session; onDone: () => void; onCreated: ()
     setProgress({ loaded: 0, total: file.size });
     try {
       await uploadImageData(created.id, file, (loaded, total) => setProgress({ loaded, total }));
+      // The bar stays at 100% until the user closes the form; the list behind it is reloaded.
       setPhase('done');
-      props.onDone();
+      props.onCreated();
     } catch (err) {
       setError(`Upload of ${created.name ?? created.id} failed: ${errorText(err)}`);
       setPhase('idle');
@@ -189,9 +192,15 @@ function UploadForm(props: { session: Session; onDone: () => void; onCreated: ()
         </div>
       )}
       <div class="form-actions">
-        <button type="submit" class="primary" disabled={phase === 'creating' || phase === 'uploading'}>
-          {phase === 'uploading' ? 'Uploading…' : 'Upload'}
-        </button>
+        {phase === 'done' ? (
+          <button type="button" class="primary" onClick={props.onDone}>
+            Done
+          </button>
+        ) : (
+          <button type="submit" class="primary" disabled={phase === 'creating' || phase === 'uploading'}>
+            {phase === 'uploading' ? 'Uploading…' : 'Upload'}
+          </button>
+        )}
       </div>
     </form>
   );
@@ -218,8 +227,8 @@ function ImageDetail(props: { id: string; session: Session; onChanged: () => voi
   const facts: [string, string][] = [
     ['Disk format', image.disk_format ?? '—'],
     ['Container format', image.container_format ?? '—'],
-    ['Size', formatBytes(image.size)],
-    ['Virtual size', formatBytes(image.virtual_size)],
+    ['Size', withBytes(image.size)],
+    ['Virtual size', withBytes(image.virtual_size)],
     ['Checksum (MD5)', image.checksum ?? '—'],
     ...props_.filter(([k]) => isFact(k)).map(([k, v]): [string, string] => [k, String(v)]),
   ];

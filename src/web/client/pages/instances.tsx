@@ -217,7 +217,7 @@ export function InstancesPage(props: { session: Session; selected: string | null
               <th>Image</th>
               <th>Flavor</th>
               <th>Zone</th>
-              <th>Host</th>
+              {session.isAdmin && <th>Host</th>}
               <th>Status</th>
               <th>Power</th>
               <th>Actions</th>
@@ -226,14 +226,14 @@ export function InstancesPage(props: { session: Session; selected: string | null
           <tbody>
             {list.map((s) => (
               <tr key={s.id} data-server-id={s.id} data-name={s.name}>
-                <td>
+                <td class="nowrap">
                   <a href={`#/instances/${s.id}`}>{s.name}</a>
                   {all && <div class="muted small">{s.tenant_id}</div>}
                 </td>
                 <td>{s.image === '' ? '—' : (imageName.get(s.image.id) ?? s.image.id.slice(0, 8))}</td>
                 <td>{(s.flavor.id !== undefined ? flavorName.get(s.flavor.id) : undefined) ?? s.flavor.original_name ?? s.flavor.id ?? '—'}</td>
-                <td>{s['OS-EXT-AZ:availability_zone'] || '—'}</td>
-                <td>{s['OS-EXT-SRV-ATTR:host'] ?? '—'}</td>
+                <td data-field="zone">{s['OS-EXT-AZ:availability_zone'] || '—'}</td>
+                {session.isAdmin && <td>{s['OS-EXT-SRV-ATTR:host'] ?? '—'}</td>}
                 <td class="status-cell">
                   <StatusBadge status={s.status} task={s['OS-EXT-STS:task_state']} />
                 </td>
