@@ -2,8 +2,9 @@
 # Builds the tiny bootable guest the libvirt tests and bench/libvirt boot: Debian's cloud
 # kernel and a busybox initramfs on a FAT disk made bootable by syslinux (no loop device,
 # no root mount: mtools writes the files). Its init prints a marker line on the serial
-# console, and powers off when the ACPI power button is pressed (so graceful shutdown and
-# soft reboot can be tested).
+# console, and the same on the VGA console (tty0: the kernel writes to both, the serial one
+# last so it stays /dev/console), and powers off when the ACPI power button is pressed (so
+# graceful shutdown and soft reboot can be tested).
 # Usage: scripts/build-test-guest.sh <output.raw>   (rebuilt only when missing)
 set -euo pipefail
 out="${1:?usage: build-test-guest.sh <output.raw>}"
@@ -37,7 +38,10 @@ for d in /sys/class/input/event*; do
     break
   fi
 done
-echo "POLYVISOR-GUEST-BOOTED $(cat /proc/sys/kernel/random/boot_id)" > /dev/ttyS0
+boot_id="$(cat /proc/sys/kernel/random/boot_id)"
+echo "POLYVISOR-GUEST-BOOTED $boot_id" > /dev/ttyS0
+# The same on the VGA console (tty0), for VNC consoles and their screenshots.
+{ printf '\n  Polyvisor test guest\n  POLYVISOR-GUEST-BOOTED %s\n  kernel %s, busybox init\n  consoles: tty0 (VGA, VNC) and ttyS0 (serial)\n' "$boot_id" "$(uname -r)"; } > /dev/tty0 2>/dev/null
 while true; do sleep 3600; done
 INIT
 chmod +x "$root/init"
@@ -48,7 +52,7 @@ TIMEOUT 0
 PROMPT 0
 LABEL guest
   KERNEL vmlinuz
-  APPEND initrd=initrd.gz console=ttyS0 quiet panic=-1
+  APPEND initrd=initrd.gz console=tty0 console=ttyS0 quiet panic=-1
 CFG
 size_kb=$(( ( $(stat -c %s "$kernel") + $(stat -c %s "$work/initrd.gz") ) / 1024 + 4096 ))
 mkfs.vfat -C "$work/disk.raw" "$size_kb" >/dev/null

@@ -10,17 +10,14 @@ import WebSocket from 'ws';
 import { createApiServer } from '../../src/api/server.js';
 import { computeRoutes } from '../../src/compute/api/index.js';
 import { configFromText } from '../../src/config/load.js';
-import { consoleRoutes } from '../../src/console/index.js';
+import { consoleRoutes, startStandaloneConsoleProxy } from '../../src/console/index.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
 import { publishConsole, tokenHash } from '../../src/db/repos/consoles.js';
 import { insertInstances } from '../../src/db/repos/instances.js';
 import { openTestSqlite } from '../support/databases.js';
 import { fakeAuthenticator } from '../support/fake-auth.js';
 import { addComputeNode, instance } from '../compute/api/harness.js';
-import { PAGE_DIR } from '../../src/console/page-files.js';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { ensureConsolePageBuilt } from '../support/console-page.js';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -79,8 +76,7 @@ describe('console proxy (/console/websockify) with one-time tokens', () => {
   const logLines: string[] = [];
 
   before(async () => {
-    // The page's files: built once (scripts/setup and CI build them; tests may run before).
-    if (!existsSync(join(PAGE_DIR, 'main.js'))) execFileSync(process.execPath, ['scripts/build-web.mjs'], { stdio: 'ignore' });
+    ensureConsolePageBuilt();
     h = await openTestSqlite();
     const { config } = configFromText('[console]\nidle_timeout = 2\n');
     const logger = pino(
@@ -330,6 +326,27 @@ describe('console proxy (/console/websockify) with one-time tokens', () => {
     assert.match(await js.text(), /sendCtrlAltDel/, 'noVNC is in the bundle');
     const plain = await fetch(`${base}/console/websockify?token=x`);
     assert.equal(plain.status, 400, 'the websocket URL without an upgrade');
+  });
+
+  it('polyvisor novncproxy: the same proxy and page on a port of their own, at Nova’s paths', async () => {
+    const { config } = configFromText('');
+    const standalone = await startStandaloneConsoleProxy({ db: h.db, config, logger: pino({ level: 'silent' }) }, { host: '127.0.0.1', port: 0 });
+    try {
+      const page = await fetch(`${standalone.url}/vnc_auto.html?path=%3Ftoken%3Dabc`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<base href="\/">/);
+      const token = tokenOf(await consoleUrl(await server('standalone', peer.port)));
+      // nova-novncproxy's URLs make noVNC connect to the root, with the token in the query.
+      const ws = new WebSocket(`${standalone.url.replace('http', 'ws')}/?token=${token}`, ['binary']);
+      const first = await new Promise<string>((resolve, reject) => {
+        ws.once('message', (d: Buffer) => resolve(d.toString()));
+        ws.once('error', reject);
+      });
+      assert.equal(first, GREETING);
+      ws.close();
+    } finally {
+      await standalone.app.close();
+    }
   });
 
   it('closes an idle connection after [console] idle_timeout, on both sides', async () => {

@@ -14,7 +14,7 @@ export const GUEST_MARKER = 'POLYVISOR-GUEST-BOOTED';
 
 /** Builds (once per machine, cached in the temp dir) the tiny bootable guest disk; returns its path. */
 export async function buildTestGuest(): Promise<string> {
-  const out = join(tmpdir(), 'polyvisor-test-guest', 'guest-v3.raw');
+  const out = join(tmpdir(), 'polyvisor-test-guest', 'guest-v4.raw');
   await new Promise<void>((res, rej) => {
     execFile(SCRIPT, [out], (err, _o, stderr) => (err === null ? res() : rej(new Error(`build-test-guest: ${stderr || err.message}`))));
   });

@@ -144,7 +144,9 @@ async function explainDisconnect(token: string, serverName: string, wasConnected
     return;
   }
   if (reason !== '') {
-    show('error', sentence(reason));
+    // 4502: the proxy could not reach the hypervisor's VNC port.
+    const hint = closed?.code === 4502 && reason.includes('ESX host') ? ' The ESX host must accept VNC connections from the console proxy (RemoteDisplay.vnc ports open in its firewall).' : '';
+    show('error', `${sentence(reason)}${hint}`);
     return;
   }
   if (!opened) {
