@@ -11,6 +11,12 @@ const CORE = new Set([
 ]);
 /** What the image service detects from the data itself (src/image/formats); shown as facts, read-only where reserved. */
 const isFact = (k: string): boolean => k.startsWith('polyvisor_') || k === 'vmware_disktype' || k === 'vmware_adaptertype';
+const FACT_LABELS: Record<string, string> = {
+  polyvisor_detected_format: 'Detected format',
+  polyvisor_detected_adapter: 'Detected VMDK adapter',
+  vmware_disktype: 'VMDK disk type (vmware_disktype)',
+  vmware_adaptertype: 'Disk adapter (vmware_adaptertype)',
+};
 const isReadOnly = (k: string): boolean => k.startsWith('polyvisor_') || k.startsWith('os_glance');
 
 const DISK_FORMATS = ['raw', 'qcow2', 'vmdk', 'iso', 'vhd', 'vhdx', 'vdi', 'ami', 'ari', 'aki', 'ploop'];
@@ -230,7 +236,7 @@ function ImageDetail(props: { id: string; session: Session; onChanged: () => voi
     ['Size', withBytes(image.size)],
     ['Virtual size', withBytes(image.virtual_size)],
     ['Checksum (MD5)', image.checksum ?? '—'],
-    ...props_.filter(([k]) => isFact(k)).map(([k, v]): [string, string] => [k, String(v)]),
+    ...props_.filter(([k]) => isFact(k)).map(([k, v]): [string, string] => [FACT_LABELS[k] ?? k, String(v)]),
   ];
   const editable = props_.filter(([k]) => !isReadOnly(k));
   const mine = props.session.isAdmin || image.owner === props.session.projectId;
