@@ -145,6 +145,60 @@ describe('dashboard basics (fake driver, SQLite)', () => {
     await page.waitForSelector('text=No instances.', { timeout: 20_000 });
   });
 
+  it('the launch form sends name, image, flavor, zone, key pair and count; a failed build shows its fault', async () => {
+    const c = await ApiClient.login(pv.url, alice.username, alice.password, 'demo');
+    const kp = await c.request('POST', '/compute/v2.1/os-keypairs', { keypair: { name: 'alice-key' } });
+    assert.equal(kp.status, 200, JSON.stringify(kp.body));
+    // Room for no one: the fake node has 4096 GB of disk.
+    const huge = await admin.request('POST', '/compute/v2.1/flavors', { flavor: { name: 'huge-disk', ram: 64, vcpus: 1, disk: 100000 } });
+    assert.equal(huge.status, 200, JSON.stringify(huge.body));
+    const page = await newPage();
+    await logIn(page, pv.url, alice);
+    await page.click('nav >> text=Instances');
+    await page.waitForSelector('[data-live=on]');
+    await page.click('text=Launch instance');
+    const form = 'form[aria-label="Launch instance"]';
+    await page.fill(`${form} input[name=name]`, 'pair');
+    await page.selectOption(`${form} select[name=image]`, imageId);
+    await page.selectOption(`${form} select[name=flavor]`, flavorId);
+    await page.selectOption(`${form} select[name=zone]`, 'nova');
+    await page.selectOption(`${form} select[name=keypair]`, 'alice-key');
+    await page.fill(`${form} input[name=count]`, '2');
+    await page.click(`${form} button[type=submit]`);
+    await page.waitForSelector('tr[data-name=pair-1] [data-status=ACTIVE]', { timeout: 20_000 });
+    await page.waitForSelector('tr[data-name=pair-2] [data-status=ACTIVE]', { timeout: 20_000 });
+    const listed = await c.request<{ servers: { name: string; key_name: string; 'OS-EXT-AZ:availability_zone': string }[] }>('GET', '/compute/v2.1/servers/detail');
+    assert.deepEqual(listed.body.servers.map((s) => `${s.name} ${s.key_name} ${s['OS-EXT-AZ:availability_zone']}`).sort(), ['pair-1 alice-key nova', 'pair-2 alice-key nova']);
+
+    await page.click('text=Launch instance');
+    await page.fill(`${form} input[name=name]`, 'nohost');
+    await page.selectOption(`${form} select[name=image]`, imageId);
+    await page.selectOption(`${form} select[name=flavor]`, { label: 'huge-disk — 1 VCPU, 64 MiB RAM, 100000 GB disk' });
+    await page.click(`${form} button[type=submit]`);
+    await page.waitForSelector('tr[data-name=nohost] [data-status=ERROR]', { timeout: 20_000 });
+    await page.click('tr[data-name=nohost] a');
+    await page.waitForSelector('[aria-label=Fault]');
+    assert.match((await page.textContent('[aria-label=Fault]')) ?? '', /No valid host/);
+    await shot(page, 'dashboard-instance-fault');
+    for (const s of (await c.request<{ servers: { id: string }[] }>('GET', '/compute/v2.1/servers')).body.servers) await c.request('DELETE', `/compute/v2.1/servers/${s.id}`);
+  });
+
+  it('an image is deleted from its page after a confirmation', async () => {
+    const c = await ApiClient.login(pv.url, alice.username, alice.password, 'demo');
+    const made = await c.request<{ id: string }>('POST', '/image/v2/images', { name: 'doomed', disk_format: 'raw', container_format: 'bare' });
+    assert.equal(made.status, 201);
+    const page = await newPage();
+    await logIn(page, pv.url, alice);
+    await page.click('nav >> text=Images');
+    await page.click('tr[data-name=doomed] a');
+    await page.click('button[data-action=delete-image]');
+    await page.click('button[data-confirm=delete]');
+    await page.waitForSelector('h1 >> text=Images');
+    await page.waitForSelector('tr[data-name=base]');
+    assert.equal(await page.$('tr[data-name=doomed]'), null);
+    assert.equal((await c.request('GET', `/image/v2/images/${made.body.id}`)).status, 404);
+  });
+
   it('the event stream is scoped to the caller\'s project; an admin may ask for all', async () => {
     const aliceApi = await ApiClient.login(pv.url, alice.username, alice.password, 'demo');
     const bobApi = await ApiClient.login(pv.url, bob.username, bob.password, 'other');
