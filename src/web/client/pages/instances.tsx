@@ -210,7 +210,7 @@ export function InstancesPage(props: { session: Session; selected: string | null
       {list.length === 0 ? (
         <Empty>No instances.</Empty>
       ) : (
-        <table class="grid" aria-label="Instances">
+        <table class="grid instances" aria-label="Instances">
           <thead>
             <tr>
               <th>Name</th>
