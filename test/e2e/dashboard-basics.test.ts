@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReadableStreamReadResult } from 'node:stream/web';
@@ -183,6 +184,28 @@ describe('dashboard basics (fake driver, SQLite)', () => {
     for (const s of (await c.request<{ servers: { id: string }[] }>('GET', '/compute/v2.1/servers')).body.servers) await c.request('DELETE', `/compute/v2.1/servers/${s.id}`);
   });
 
+  it('uploading a VMDK shows the disk facts the image service detected in it', async () => {
+    const raw = join(pv.stateDir, 'small.raw');
+    const vmdk = join(pv.stateDir, 'small.vmdk');
+    writeFileSync(raw, Buffer.alloc(4 * 1024 * 1024, 7));
+    execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized,adapter_type=lsilogic', raw, vmdk]);
+    const page = await newPage();
+    await logIn(page, pv.url, alice);
+    await page.click('nav >> text=Images');
+    await page.click('text=Upload image');
+    await page.setInputFiles('input[name=file]', vmdk);
+    assert.equal(await page.inputValue('select[name=disk_format]'), 'vmdk');
+    await page.click('form[aria-label="Upload image"] button[type=submit]');
+    await page.waitForSelector('[role=progressbar][aria-valuenow="100"]');
+    await page.click('form[aria-label="Upload image"] >> text=Done');
+    await page.click('tr[data-name="small.vmdk"] a');
+    await page.waitForSelector('dd[data-fact="Virtual size"]');
+    assert.equal(await page.textContent('dd[data-fact="Virtual size"]'), '4 MiB (4194304 bytes)');
+    assert.equal(await page.textContent('dd[data-fact="VMDK disk type (vmware_disktype)"]'), 'streamOptimized');
+    assert.equal(await page.textContent('dd[data-fact="Disk adapter (vmware_adaptertype)"]'), 'lsiLogic');
+    await shot(page, 'dashboard-image-vmdk-facts');
+  });
+
   it('an image is deleted from its page after a confirmation', async () => {
     const c = await ApiClient.login(pv.url, alice.username, alice.password, 'demo');
     const made = await c.request<{ id: string }>('POST', '/image/v2/images', { name: 'doomed', disk_format: 'raw', container_format: 'bare' });
@@ -223,6 +246,19 @@ describe('dashboard basics (fake driver, SQLite)', () => {
       assert.deepEqual(streams.bob.ids(), []);
     } finally {
       for (const s of Object.values(streams)) s.close();
+    }
+  });
+
+  it('the event stream ends with `expired` once its token is revoked', async () => {
+    const c = await ApiClient.login(pv.url, bob.username, bob.password, 'other');
+    const stream = await openStream(pv.url, c.token);
+    try {
+      const revoked = await admin.request('DELETE', '/identity/v3/auth/tokens', undefined, { 'x-subject-token': c.token });
+      assert.equal(revoked.status, 204);
+      await eventually(async () => (stream.expired() ? true : undefined), 'the stream to say expired', 20_000);
+      await eventually(async () => (stream.ended() ? true : undefined), 'the stream to end', 5_000);
+    } finally {
+      stream.close();
     }
   });
 
@@ -269,6 +305,8 @@ describe('dashboard basics (fake driver, SQLite)', () => {
 });
 
 interface Stream {
+  expired(): boolean;
+  ended(): boolean;
   ids(): string[];
   statuses(id: string): string[];
   close(): void;
@@ -285,13 +323,18 @@ async function openStream(base: string, token: string, all = false): Promise<Str
   assert.ok(reader);
   const decoder = new TextDecoder();
   let buffer = '';
+  let expired = false;
+  let ended = false;
   let readyResolve: () => void = () => undefined;
   const ready = new Promise<void>((r) => (readyResolve = r));
   void (async () => {
     try {
       for (;;) {
         const chunk: ReadableStreamReadResult<Uint8Array> = await reader.read();
-        if (chunk.done) return;
+        if (chunk.done) {
+          ended = true;
+          return;
+        }
         buffer += decoder.decode(chunk.value, { stream: true });
         let cut: number;
         while ((cut = buffer.indexOf('\n\n')) >= 0) {
@@ -300,6 +343,7 @@ async function openStream(base: string, token: string, all = false): Promise<Str
           const event = /^event: (.*)$/m.exec(block)?.[1];
           const data = /^data: (.*)$/m.exec(block)?.[1] ?? '';
           if (event === 'ready') readyResolve();
+          if (event === 'expired') expired = true;
           if (event === 'instances') changes.push(...(JSON.parse(data) as { changes: { id: string; status: string }[] }).changes);
         }
       }
@@ -309,6 +353,8 @@ async function openStream(base: string, token: string, all = false): Promise<Str
   })();
   await ready;
   return {
+    expired: () => expired,
+    ended: () => ended,
     ids: () => [...new Set(changes.map((c) => c.id))],
     statuses: (id) => changes.filter((c) => c.id === id).map((c) => c.status),
     close: () => abort.abort(),
