@@ -138,7 +138,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       runService(cmd, async (ctx, handle, parts) => {
         const api = await startApi(ctx, handle);
         parts.push(api, await startScheduler(ctx, handle));
-        return `Polyvisor API at ${api.url} (database ${handle.description})\n`;
+        return `Polyvisor API at ${api.url} (database ${handle.description}); dashboard at ${api.url}/dashboard/\n`;
       }),
     );
 
