@@ -85,6 +85,7 @@ async function serveAll(ctx: CliContext, handle: DatabaseHandle, parts: Running[
   return (
     `\nPolyvisor is running (all-in-one, database ${handle.description}, ${what}).\n` +
     `  Identity: ${api.url}/identity/v3\n  Compute:  ${api.url}/compute/v2.1\n  Image:    ${api.url}/image\n` +
+    `  Dashboard: ${api.url}/dashboard/\n` +
     `Try: openstack --os-cloud polyvisor server list\n`
   );
 }
@@ -137,7 +138,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       runService(cmd, async (ctx, handle, parts) => {
         const api = await startApi(ctx, handle);
         parts.push(api, await startScheduler(ctx, handle));
-        return `Polyvisor API at ${api.url} (database ${handle.description})\n`;
+        return `Polyvisor API at ${api.url} (database ${handle.description}); dashboard at ${api.url}/dashboard/\n`;
       }),
     );
 

@@ -14,6 +14,7 @@ import { ConfigError } from '../errors.js';
 import { createAuthenticator, identityRoutes } from '../identity/index.js';
 import { networkRoutes } from '../network/api/routes.js';
 import { createImageProvider, createImageStore, imageRoutes } from '../image/index.js';
+import { webRoutes } from '../web/index.js';
 import type { CliContext } from './context.js';
 
 /** A running part of Polyvisor that can be stopped. */
@@ -41,6 +42,8 @@ export async function startApi(ctx: CliContext, h: DatabaseHandle): Promise<Runn
   await app.register(imageRoutes({ db: h.db, config, logger, store, publicUrl }), { prefix: '/image' });
   // The console proxy and page (/console/): the default [vnc] novncproxy_base_url points here.
   await app.register(consoleRoutes({ db: h.db, config, logger }), { prefix: '/console' });
+  // The dashboard (/dashboard/, with / redirecting to it) and its live instance stream.
+  await app.register(webRoutes({ db: h.db, bus: h.bus, logger, authenticator }));
   await seedDefaultFlavors(h.db);
   await app.listen({ host: config.api.listen, port: config.api.port });
   const addr = app.server.address();

@@ -10,6 +10,7 @@ import { aggregates } from './migrations/0006-aggregates.js';
 import { vmware } from './migrations/0007-vmware.js';
 import { identityExtra } from './migrations/0008-identity-extra.js';
 import { consoleTokens } from './migrations/0010-console.js';
+import { dashboard } from './migrations/0011-dashboard.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -23,6 +24,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0007-vmware': vmware(dialect),
     '0008-identity-extra': identityExtra(dialect),
     '0010-console': consoleTokens(dialect),
+    '0011-dashboard': dashboard(dialect),
   };
 }
 

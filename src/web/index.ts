@@ -1,0 +1,2 @@
+export { webRoutes, type WebDeps } from './routes.js';
+export { InstanceFeed, type InstanceChange } from './instance-feed.js';
