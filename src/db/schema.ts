@@ -33,6 +33,7 @@ export interface Database {
   aggregate_metadata: AggregateMetadataTable;
   instance_consoles: InstanceConsoleTable;
   console_auth_tokens: ConsoleAuthTokenTable;
+  migrations: MigrationTable;
 }
 
 export type Bool = 0 | 1;
@@ -370,6 +371,32 @@ export interface ConsoleAuthTokenTable {
   expires_at: string;
 }
 
+/** One move of an instance (migration 0012-migrations), as Nova's migrations table keeps it. */
+export interface MigrationTable {
+  id: Generated<number>;
+  uuid: string;
+  instance_uuid: string;
+  /** 'resize' | 'migration' | 'live-migration' | 'evacuation' */
+  migration_type: string;
+  status: string;
+  source_compute: string | null;
+  source_node: string | null;
+  dest_compute: string | null;
+  dest_node: string | null;
+  /** The destination's host IP (Nova's dest_host). */
+  dest_host: string | null;
+  /** JSON FlavorSnapshot before and after the move (equal unless it is a resize). */
+  old_flavor: string;
+  new_flavor: string;
+  /** The vm_state to come back to (active or stopped). */
+  old_vm_state: string;
+  user_id: string;
+  project_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export type MigrationRow = Selectable<MigrationTable>;
 export type ProjectRow = Selectable<ProjectTable>;
 export type UserRow = Selectable<UserTable>;
 export type ServiceRow = Selectable<ServiceTable>;
