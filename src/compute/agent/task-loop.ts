@@ -1,7 +1,6 @@
 import { errorMessage } from '../../errors.js';
-import type { InstanceRow } from '../../db/schema.js';
 import type { AgentContext } from './context.js';
-import { AGENT_TASKS, runTask } from './tasks/dispatch.js';
+import { AGENT_TASKS, runTask, sourceWork } from './tasks/dispatch.js';
 
 /**
  * The agent's work queue is the database: instances on this host whose task_state asks
@@ -69,21 +68,26 @@ export class TaskLoop {
       .execute();
     for (const row of rows) {
       if (this.#stopped || this.#inFlight.size >= this.#concurrency) break;
-      if (!this.#inFlight.has(row.uuid)) this.#start(row);
+      if (!this.#inFlight.has(row.uuid)) this.#start(row.uuid, row.task_state, () => runTask(this.#ctx, row));
+    }
+    // Steps this host owes as the source of a move (a resize confirm): keyed by instance too.
+    for (const w of await sourceWork(this.#ctx)) {
+      if (this.#stopped || this.#inFlight.size >= this.#concurrency) break;
+      if (!this.#inFlight.has(w.instanceUuid)) this.#start(w.instanceUuid, 'confirm', w.run);
     }
   }
 
-  #start(row: InstanceRow): void {
-    const op = runTask(this.#ctx, row)
+  #start(uuid: string, task: string | null, run: () => Promise<void>): void {
+    const op = run()
       .catch((err: unknown) => {
         if (this.#ctx.signal.aborted) return;
-        this.#ctx.logger.error({ instance: row.uuid, task: row.task_state, err: errorMessage(err) }, 'instance operation failed');
+        this.#ctx.logger.error({ instance: uuid, task, err: errorMessage(err) }, 'instance operation failed');
       })
       .finally(() => {
-        this.#inFlight.delete(row.uuid);
+        this.#inFlight.delete(uuid);
         // The row may carry a new task now (a delete during a build), or work may be queued.
         this.wake();
       });
-    this.#inFlight.set(row.uuid, op);
+    this.#inFlight.set(uuid, op);
   }
 }
