@@ -34,6 +34,7 @@ export interface Database {
   instance_consoles: InstanceConsoleTable;
   console_auth_tokens: ConsoleAuthTokenTable;
   migrations: MigrationTable;
+  instance_diagnostics: InstanceDiagnosticsTable;
 }
 
 export type Bool = 0 | 1;
@@ -397,6 +398,19 @@ export interface MigrationTable {
 }
 
 export type MigrationRow = Selectable<MigrationTable>;
+
+/** A diagnostics request for one server and its agent's answer (migration 0012-migrations). */
+export interface InstanceDiagnosticsTable {
+  instance_uuid: string;
+  /** The compute host asked to answer. */
+  host: string;
+  requested_at: string;
+  /** JSON of the driver's InstanceDiagnostics; null until answered. */
+  data: string | null;
+  /** Why there is no answer: 'not_implemented' or a driver error message. */
+  error: string | null;
+  updated_at: string;
+}
 export type ProjectRow = Selectable<ProjectTable>;
 export type UserRow = Selectable<UserTable>;
 export type ServiceRow = Selectable<ServiceTable>;

@@ -1,6 +1,6 @@
 import { errorMessage } from '../../errors.js';
 import type { AgentContext } from './context.js';
-import { AGENT_TASKS, runTask, sourceWork } from './tasks/dispatch.js';
+import { AGENT_TASKS, runTask, sideWork } from './tasks/dispatch.js';
 
 /**
  * The agent's work queue is the database: instances on this host whose task_state asks
@@ -70,10 +70,10 @@ export class TaskLoop {
       if (this.#stopped || this.#inFlight.size >= this.#concurrency) break;
       if (!this.#inFlight.has(row.uuid)) this.#start(row.uuid, row.task_state, () => runTask(this.#ctx, row));
     }
-    // Steps this host owes as the source of a move (a resize confirm): keyed by instance too.
-    for (const w of await sourceWork(this.#ctx)) {
+    // Work without a task_state (a resize confirm at the source, diagnostics): keyed by instance too.
+    for (const w of await sideWork(this.#ctx)) {
       if (this.#stopped || this.#inFlight.size >= this.#concurrency) break;
-      if (!this.#inFlight.has(w.instanceUuid)) this.#start(w.instanceUuid, 'confirm', w.run);
+      if (!this.#inFlight.has(w.instanceUuid)) this.#start(w.instanceUuid, w.what, w.run);
     }
   }
 

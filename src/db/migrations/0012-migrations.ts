@@ -8,6 +8,9 @@ import type { DialectName } from '../dialect.js';
  * 'reverting', 'reverted', 'accepted', 'preparing', 'running', 'completed', 'cancelled',
  * 'done', 'error', 'failed'), the flavors before and after (JSON FlavorSnapshot) and the
  * vm_state to return to. The compute agents read it to know which side of a move they are.
+ *
+ * Also `instance_diagnostics`: a server's diagnostics asked for by the API (requested_at)
+ * and answered by its compute agent (data, or error), since the API never calls a driver.
  */
 export function migrations(dialect: DialectName) {
   const serial = <T extends string>(t: CreateTableBuilder<T, never>) =>
@@ -37,8 +40,19 @@ export function migrations(dialect: DialectName) {
       await db.schema.createIndex('migrations_instance').on('migrations').columns(['instance_uuid', 'id']).execute();
       await db.schema.createIndex('migrations_source_status').on('migrations').columns(['source_compute', 'status']).execute();
       await db.schema.createIndex('migrations_updated').on('migrations').columns(['updated_at', 'id']).execute();
+      await db.schema
+        .createTable('instance_diagnostics')
+        .addColumn('instance_uuid', 'text', (c) => c.primaryKey())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('requested_at', 'text', (c) => c.notNull())
+        .addColumn('data', 'text')
+        .addColumn('error', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('instance_diagnostics_host').on('instance_diagnostics').columns(['host', 'data']).execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('instance_diagnostics').execute();
       await db.schema.dropTable('migrations').execute();
     },
   };

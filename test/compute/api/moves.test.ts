@@ -253,6 +253,25 @@ describe('compute API: rebuild, resize, migrations, evacuate (two fake hosts)', 
     assert.equal((await t.call('GET', '/compute/v2.1/os-migrations', 'member-a')).status, 403);
   });
 
+  it('diagnostics (admin): the owning agent answers with its driver’s figures; a stopped server is a 409', async () => {
+    const id = await create();
+    const res = await t.call('GET', `/compute/v2.1/servers/${id}/diagnostics`, 'admin', undefined, V);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(at(res.body, 'cpu0_time'), 17300000000);
+    assert.equal(at(res.body, 'memory'), 512 * 1024);
+    assert.equal((await t.call('GET', `/compute/v2.1/servers/${id}/diagnostics`, 'member-a', undefined, V)).status, 403);
+    if (MAX_VERSION.minor >= 48) {
+      const std = await t.call('GET', `/compute/v2.1/servers/${id}/diagnostics`, 'admin', undefined, { 'OpenStack-API-Version': 'compute 2.48' });
+      assert.equal(at(std.body, 'driver'), 'fake');
+      assert.equal(at(std.body, 'state'), 'running');
+      assert.deepEqual(at(std.body, 'memory_details'), { maximum: 512, used: 0 });
+    }
+    assert.equal((await act(id, { 'os-stop': null })).status, 202);
+    await waitStatus(id, 'SHUTOFF');
+    const stopped = await t.call('GET', `/compute/v2.1/servers/${id}/diagnostics`, 'admin', undefined, V);
+    assert.equal(stopped.status, 409);
+  });
+
   it('evacuate: refused while the host is up; with the host forced down the server is rebuilt elsewhere', async () => {
     const id = await create();
     const src = await hostOf(id);

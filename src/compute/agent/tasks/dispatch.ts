@@ -1,8 +1,10 @@
+import { pendingDiagnostics } from '../../../db/repos/diagnostics.js';
 import { migrationsForSource } from '../../../db/repos/migrations.js';
 import type { InstanceRow } from '../../../db/schema.js';
 import { TaskState } from '../../states.js';
 import type { AgentContext } from '../context.js';
 import { build } from './build.js';
+import { answerDiagnosticsRequest } from './diagnostics.js';
 import { confirmResize, finishResize, liveMigrate, resizeOnSource, revertResize } from './moves.js';
 import { POWER_TASKS, runPowerTask } from './power.js';
 import { rebuild } from './rebuild.js';
@@ -33,8 +35,15 @@ export async function runTask(ctx: AgentContext, row: InstanceRow): Promise<void
   if (move) return move(ctx, row);
 }
 
-/** Work this host owes as the source of a move whose instance lives elsewhere now: confirms. */
-export async function sourceWork(ctx: AgentContext): Promise<{ instanceUuid: string; run: () => Promise<void> }[]> {
+/**
+ * Work not driven by an instance's task_state: confirms this host owes as the source of a
+ * move (the instance lives elsewhere now) and diagnostics requests for its instances.
+ */
+export async function sideWork(ctx: AgentContext): Promise<{ instanceUuid: string; what: string; run: () => Promise<void> }[]> {
   const migrations = await migrationsForSource(ctx.db, ctx.host, ['confirming']);
-  return migrations.map((m) => ({ instanceUuid: m.instance_uuid, run: () => confirmResize(ctx, m) }));
+  const diagnostics = await pendingDiagnostics(ctx.db, ctx.host);
+  return [
+    ...migrations.map((m) => ({ instanceUuid: m.instance_uuid, what: 'confirm', run: () => confirmResize(ctx, m) })),
+    ...diagnostics.map((uuid) => ({ instanceUuid: uuid, what: 'diagnostics', run: () => answerDiagnosticsRequest(ctx, uuid) })),
+  ];
 }
