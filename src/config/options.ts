@@ -108,6 +108,7 @@ export const SCHEMA = {
   },
   fake: {
     nodes: opt.int(1, 'Fake driver: number of hypervisor nodes this compute agent reports.', { min: 0 }),
+    hosts: opt.int(1, 'Fake driver: compute services (hosts <host>, <host>-2, ...) one process runs, each with its own fake hypervisor; migrations need two.', { min: 1 }),
     vcpus: opt.int(64, 'Fake driver: vCPUs per node.', { min: 0 }),
     memory_mb: opt.int(262144, 'Fake driver: memory per node (MB).', { min: 0 }),
     local_gb: opt.int(4096, 'Fake driver: disk per node (GB).', { min: 0 }),
