@@ -23,8 +23,9 @@ describe('compute API: rebuild, resize, migrations, evacuate (two fake hosts)', 
     cloud = new TestCloud(t.h);
     cloud.images.ids.add(IMAGE_ID);
     cloud.images.ids.add(IMAGE_2);
-    await cloud.addCompute('cmp1');
-    await cloud.addCompute('cmp2');
+    // A resize waiting an hour in VERIFY_RESIZE is confirmed by its destination's agent.
+    await cloud.addCompute('cmp1', '[DEFAULT]\nresize_confirm_window = 3600');
+    await cloud.addCompute('cmp2', '[DEFAULT]\nresize_confirm_window = 3600');
     await cloud.addScheduler('sched');
   });
   after(async () => {
@@ -160,6 +161,19 @@ describe('compute API: rebuild, resize, migrations, evacuate (two fake hosts)', 
     assert.deepEqual(Object.values(await usage()).sort(), [0, 512]);
     const vm = cloud.computes.get(src)?.driver.vms().find((v) => v.uuid === id);
     assert.equal(vm?.powerState, 1, 'the source copy runs again');
+  });
+
+  it('resize_confirm_window: the destination confirms a resize that waited longer, not before', async () => {
+    const id = await create();
+    assert.equal((await act(id, { resize: { flavorRef: '2' } })).status, 202);
+    await waitStatus(id, 'VERIFY_RESIZE');
+    const dest = cloud.computes.get(await hostOf(id));
+    assert.ok(dest);
+    assert.equal(await dest.agent.confirmOldResizes(), 0);
+    assert.equal(await status(id), 'VERIFY_RESIZE');
+    assert.equal(await dest.agent.confirmOldResizes(Date.now() + 3601_000), 1);
+    await waitStatus(id, 'ACTIVE');
+    await cloud.waitFor('the confirm', async () => (at(await migrationOf(id), 'status') === 'confirmed' ? true : undefined));
   });
 
   it('resize refuses the same flavor, an unknown one and a quota overrun with Nova’s errors', async () => {
