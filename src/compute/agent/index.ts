@@ -6,6 +6,7 @@ import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { ComputeDriver, ImageCacheAgeingReport, ImageProvider } from '../drivers/driver.js';
 import type { AgentContext } from './context.js';
+import { destroyEvacuatedInstances } from './evacuated-cleanup.js';
 import { ageImageCache } from './image-cache-ageing.js';
 import { syncPowerStates } from './power-sync.js';
 import { recover } from './recovery.js';
@@ -92,6 +93,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
       await register();
       await report();
       await recover(ctx);
+      await destroyEvacuatedInstances(ctx);
       unsubscribe = bus.subscribe('instances', (payload) => {
         if (payload === host || payload === '') loop.wake();
       });

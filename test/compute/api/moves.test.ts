@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { MAX_VERSION } from '../../../src/compute/api/microversion.js';
 import { latestMigration } from '../../../src/db/repos/migrations.js';
+import { createComputeAgent } from '../../../src/compute/agent/index.js';
 import { setServiceStatus } from '../../../src/db/repos/services.js';
+import { silentLogger } from '../../../src/log.js';
 import { getInstance } from '../../../src/db/repos/instances.js';
 import { TestCloud } from '../agent/harness.js';
 import { addImage, at, IMAGE_ID, list, startHarness, str, type ComputeHarness, type Json } from './harness.js';
@@ -301,8 +303,54 @@ describe('compute API: rebuild, resize, migrations, evacuate (two fake hosts)', 
       assert.equal(await status(id), 'ACTIVE');
       assert.notEqual(await hostOf(id), src);
       assert.equal(await migrationType(id), 'evacuation');
+      // The dead host's hypervisor still has the old copy until its agent starts again.
+      const old = cloud.computes.get(src);
+      assert.ok(old);
+      assert.ok(old.driver.vms().some((v) => v.uuid === id));
+      await old.agent.stop();
+      old.agent = createComputeAgent({ db: t.h.db, bus: t.h.bus, config: old.config, logger: silentLogger, driver: old.driver, images: cloud.images });
+      await old.agent.start();
+      assert.equal(old.driver.vms().find((v) => v.uuid === id), undefined);
+      assert.equal(at(await migrationOf(id), 'status'), 'completed');
     } finally {
       await setServiceStatus(t.h.db, svc.id, { forcedDown: false });
     }
+  });
+
+  it('a driver without cold migration refuses it: the server stays where it was, with a fault and a failed event', async () => {
+    const id = await create();
+    const src = cloud.computes.get(await hostOf(id));
+    assert.ok(src);
+    // As the libvirt and VMware drivers today: no migrateDiskAndPowerOff.
+    Object.defineProperty(src.driver, 'migrateDiskAndPowerOff', { value: undefined, configurable: true });
+    try {
+      assert.equal((await act(id, { migrate: null }, 'admin')).status, 202);
+      await cloud.waitFor('the refusal', async () => (at(await migrationOf(id), 'status') === 'error' ? true : undefined));
+      assert.equal(await status(id), 'ACTIVE');
+      assert.equal(await hostOf(id), src.host);
+      const fault = await t.h.db.selectFrom('instance_faults').select('message').where('instance_uuid', '=', id).orderBy('id', 'desc').executeTakeFirst();
+      assert.equal(fault?.message, 'migrateDiskAndPowerOff is not supported by the fake driver');
+      assert.deepEqual(await events(id, 'migrate'), ['compute_resize_instance:Error']);
+      assert.equal(src.driver.vms().find((v) => v.uuid === id)?.powerState, 1, 'still running on its host');
+    } finally {
+      Reflect.deleteProperty(src.driver, 'migrateDiskAndPowerOff');
+    }
+  });
+
+  it('a failure on the destination puts the server in ERROR with a fault; it can still be deleted', async () => {
+    const id = await create();
+    const src = await hostOf(id);
+    const dst = [...cloud.computes.keys()].find((h) => h !== src) as string;
+    cloud.computes.get(dst)?.driver.inject({ op: 'finishMigration', message: 'no room for the disk' });
+    assert.equal((await act(id, { resize: { flavorRef: '2' } })).status, 202);
+    await waitStatus(id, 'ERROR');
+    assert.equal(str(await show(id), 'server', 'fault', 'message'), 'no room for the disk');
+    assert.equal(at(await migrationOf(id), 'status'), 'error');
+    assert.equal((await t.call('DELETE', `/compute/v2.1/servers/${id}`, 'admin')).status, 204);
+    await cloud.waitFor('delete', async () => ((await getInstance(t.h.db, id)) === undefined ? true : undefined));
+    created.splice(created.indexOf(id), 1);
+    const left = await t.h.db.selectFrom('allocations').selectAll().execute();
+    assert.deepEqual(left.filter((a) => a.instance_uuid === id), []);
+    assert.deepEqual(await usage(), Object.fromEntries(Object.keys(await usage()).map((k) => [k, 0])), 'every allocation was given back');
   });
 });

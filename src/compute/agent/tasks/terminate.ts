@@ -67,11 +67,12 @@ async function endMoves(ctx: AgentContext, uuid: string): Promise<void> {
   for (const mig of await listMigrations(ctx.db, { instanceUuid: uuid })) {
     if (mig.status === 'finished') {
       if (await updateMigration(ctx.db, mig.id, ['finished'], { status: 'confirming' })) await ctx.bus.notify('instances', mig.source_compute ?? '');
-    } else if (MOVING.includes(mig.status)) {
+    } else if (MOVING.includes(mig.status) || mig.status === 'error' || mig.status === 'failed') {
+      // A failed move may still hold the source's allocation (the server went to ERROR after it left).
       let node: string | undefined;
       await ctx.db.transaction().execute(async (trx) => {
         node = await releaseAllocation(trx, mig.uuid);
-        await updateMigration(trx, mig.id, undefined, { status: 'error' });
+        if (MOVING.includes(mig.status)) await updateMigration(trx, mig.id, undefined, { status: 'error' });
       });
       if (node !== undefined) await ctx.bus.notify('nodes', node);
     }
