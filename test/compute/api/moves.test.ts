@@ -317,6 +317,52 @@ describe('compute API: rebuild, resize, migrations, evacuate (two fake hosts)', 
     }
   });
 
+  it('/servers/{id}/migrations (2.23) shows a queued live migration; force_complete (2.22) refuses it, abort (2.24) cancels it', { skip: MAX_VERSION.minor < 25 ? 'the API does not serve 2.25 yet' : false }, async () => {
+    const id = await create();
+    const src = cloud.computes.get(await hostOf(id));
+    assert.ok(src);
+    // The source agent is away (its service still counts as up): the migration stays queued.
+    await src.agent.stop();
+    const M = { 'OpenStack-API-Version': 'compute 2.25' };
+    try {
+      assert.equal((await t.call('POST', `/compute/v2.1/servers/${id}/action`, 'admin', { 'os-migrateLive': { host: null, block_migration: 'auto' } }, M)).status, 202);
+      assert.equal(await status(id), 'MIGRATING');
+      const listed = await t.call('GET', `/compute/v2.1/servers/${id}/migrations`, 'admin', undefined, M);
+      assert.equal(listed.status, 200, listed.text);
+      const mig = list(listed.body, 'migrations')[0];
+      assert.equal(at(mig, 'server_uuid'), id);
+      assert.equal(at(mig, 'memory_total_bytes'), null);
+      const mid = str(mig, 'id');
+      assert.equal((await t.call('GET', `/compute/v2.1/servers/${id}/migrations/${mid}`, 'admin', undefined, M)).status, 200);
+      assert.equal((await t.call('GET', `/compute/v2.1/servers/${id}/migrations/999999`, 'admin', undefined, M)).status, 404);
+      const force = await t.call('POST', `/compute/v2.1/servers/${id}/migrations/${mid}/action`, 'admin', { force_complete: null }, M);
+      assert.equal(force.status, 400);
+      assert.match(str(force.body, 'badRequest', 'message'), /Cannot force_complete while the migration is in this state/);
+      const abort = await t.call('DELETE', `/compute/v2.1/servers/${id}/migrations/${mid}`, 'admin', undefined, M);
+      assert.equal(abort.status, 202, abort.text);
+      assert.equal(await status(id), 'ACTIVE');
+      assert.equal(at(await migrationOf(id), 'status'), 'cancelled');
+      assert.deepEqual(list((await t.call('GET', `/compute/v2.1/servers/${id}/migrations`, 'admin', undefined, M)).body, 'migrations'), []);
+    } finally {
+      src.agent = createComputeAgent({ db: t.h.db, bus: t.h.bus, config: src.config, logger: silentLogger, driver: src.driver, images: cloud.images });
+      await src.agent.start();
+    }
+  });
+
+  it('rebuild at 2.57: key_name null removes the key, user_data replaces it; personality is refused', { skip: MAX_VERSION.minor < 57 ? 'the API does not serve 2.57 yet' : false }, async () => {
+    const id = await create();
+    const M = { 'OpenStack-API-Version': 'compute 2.57' };
+    const res = await t.call('POST', `/compute/v2.1/servers/${id}/action`, 'member-a', { rebuild: { imageRef: IMAGE_2, key_name: null, user_data: 'aGVsbG8=' } }, M);
+    assert.equal(res.status, 202, res.text);
+    await waitStatus(id, 'ACTIVE');
+    const row = await getInstance(t.h.db, id);
+    assert.equal(row?.key_name, null);
+    assert.equal(row?.user_data, 'aGVsbG8=');
+    const bad = await t.call('POST', `/compute/v2.1/servers/${id}/action`, 'member-a', { rebuild: { imageRef: IMAGE_2, personality: [] } }, M);
+    assert.equal(bad.status, 400);
+    assert.match(str(bad.body, 'badRequest', 'message'), /'personality' was unexpected/);
+  });
+
   it('a driver without cold migration refuses it: the server stays where it was, with a fault and a failed event', async () => {
     const id = await create();
     const src = cloud.computes.get(await hostOf(id));
