@@ -70,9 +70,28 @@ export async function startScheduler(ctx: CliContext, h: DatabaseHandle): Promis
   return scheduler;
 }
 
-/** The compute agent with the configured driver. */
+/**
+ * The compute agent with the configured driver. With the fake driver and `[fake] hosts` > 1,
+ * that many compute services run in this process (hosts `<host>`, `<host>-2`, ...), each
+ * with its own fake hypervisor: what moves between hosts (migrations, evacuation) needs.
+ */
 export async function startCompute(ctx: CliContext, h: DatabaseHandle): Promise<Running> {
-  const driver = createDriver(ctx);
+  const { config } = ctx;
+  const extra = config.DEFAULT.compute_driver === 'fake.FakeDriver' ? config.fake.hosts - 1 : 0;
+  const agents = [await startOneCompute(ctx, h)];
+  for (let i = 2; i <= extra + 1; i++) {
+    const host = `${config.DEFAULT.host}-${i}`;
+    agents.push(await startOneCompute({ ...ctx, config: { ...config, DEFAULT: { ...config.DEFAULT, host } } }, h, `fake-hypervisor-${i}.json`));
+  }
+  return {
+    async stop() {
+      for (const a of agents.reverse()) await a.stop();
+    },
+  };
+}
+
+async function startOneCompute(ctx: CliContext, h: DatabaseHandle, fakeStateFile?: string): Promise<Running> {
+  const driver = createDriver(ctx, fakeStateFile);
   await driver.init(AbortSignal.timeout(120_000));
   // The driver's preferred disk formats: an image stored in another one is served as a variant.
   const images = createImageProvider(h.db, createImageStore(ctx.config), { formats: driver.capabilities.diskFormats });
@@ -87,11 +106,11 @@ export async function startCompute(ctx: CliContext, h: DatabaseHandle): Promise<
 }
 
 /** The composition root's one switch on compute_driver. */
-function createDriver(ctx: CliContext): ComputeDriver {
+function createDriver(ctx: CliContext, fakeStateFile = 'fake-hypervisor.json'): ComputeDriver {
   const { config } = ctx;
   switch (config.DEFAULT.compute_driver) {
     case 'fake.FakeDriver':
-      return new FakeDriver({ ...config.fake, host: config.DEFAULT.host, statePath: join(config.DEFAULT.state_path, 'fake-hypervisor.json') });
+      return new FakeDriver({ ...config.fake, host: config.DEFAULT.host, statePath: join(config.DEFAULT.state_path, fakeStateFile) });
     case 'vmwareapi.VMwareVCDriver':
       // Reads [vmware], [DEFAULT] (flat_network_bridge, vlan_interface, my_ip) and [image_cache].
       return new VmwareDriver(vmwareOptionsFromConfig(config), ctx.logger);

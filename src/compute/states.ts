@@ -40,6 +40,14 @@ export const TaskState = {
   IMAGE_SNAPSHOT: 'image_snapshot',
   MIGRATING: 'migrating',
   RESIZE_PREP: 'resize_prep',
+  RESIZE_MIGRATING: 'resize_migrating',
+  RESIZE_MIGRATED: 'resize_migrated',
+  RESIZE_FINISH: 'resize_finish',
+  RESIZE_REVERTING: 'resize_reverting',
+  RESIZE_CONFIRMING: 'resize_confirming',
+  REBUILDING: 'rebuilding',
+  REBUILD_BLOCK_DEVICE_MAPPING: 'rebuild_block_device_mapping',
+  REBUILD_SPAWNING: 'rebuild_spawning',
 } as const;
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 
@@ -64,6 +72,8 @@ export type ServerStatus =
   | 'HARD_REBOOT'
   | 'RESIZE'
   | 'VERIFY_RESIZE'
+  | 'REVERT_RESIZE'
+  | 'REBUILD'
   | 'MIGRATING'
   | 'ERROR'
   | 'DELETED'
@@ -75,6 +85,17 @@ export type ServerStatus =
 
 const HARD_REBOOT_TASKS: readonly string[] = [TaskState.REBOOTING_HARD, TaskState.REBOOT_PENDING_HARD, TaskState.REBOOT_STARTED_HARD];
 const SOFT_REBOOT_TASKS: readonly string[] = [TaskState.REBOOTING, TaskState.REBOOT_PENDING, TaskState.REBOOT_STARTED];
+const REBUILD_TASKS: readonly string[] = [TaskState.REBUILDING, TaskState.REBUILD_BLOCK_DEVICE_MAPPING, TaskState.REBUILD_SPAWNING];
+const RESIZE_TASKS: readonly string[] = [TaskState.RESIZE_PREP, TaskState.RESIZE_MIGRATING, TaskState.RESIZE_MIGRATED, TaskState.RESIZE_FINISH];
+
+/** The status a task gives any stable vm_state it runs on (rebuild, resize, migrations), as Nova's mapping does. */
+function movingStatus(taskState: string | null): ServerStatus | undefined {
+  if (taskState === null) return undefined;
+  if (REBUILD_TASKS.includes(taskState)) return 'REBUILD';
+  if (RESIZE_TASKS.includes(taskState)) return 'RESIZE';
+  if (taskState === TaskState.MIGRATING) return 'MIGRATING';
+  return undefined;
+}
 
 /** The API status for a (vm_state, task_state) pair, as Nova's state mapping defines it. */
 export function serverStatus(vmState: string, taskState: string | null): ServerStatus {
@@ -84,24 +105,21 @@ export function serverStatus(vmState: string, taskState: string | null): ServerS
     case VmState.ACTIVE:
       if (taskState !== null && HARD_REBOOT_TASKS.includes(taskState)) return 'HARD_REBOOT';
       if (taskState !== null && SOFT_REBOOT_TASKS.includes(taskState)) return 'REBOOT';
-      if (taskState === TaskState.MIGRATING) return 'MIGRATING';
-      if (taskState === TaskState.RESIZE_PREP) return 'RESIZE';
-      return 'ACTIVE';
+      return movingStatus(taskState) ?? 'ACTIVE';
     case VmState.STOPPED:
-      if (taskState === TaskState.MIGRATING) return 'MIGRATING';
-      return 'SHUTOFF';
+      return movingStatus(taskState) ?? 'SHUTOFF';
     case VmState.PAUSED:
-      return 'PAUSED';
+      return taskState === TaskState.MIGRATING ? 'MIGRATING' : 'PAUSED';
     case VmState.SUSPENDED:
       return 'SUSPENDED';
     case VmState.ERROR:
-      return 'ERROR';
+      return taskState !== null && REBUILD_TASKS.includes(taskState) ? 'REBUILD' : 'ERROR';
     case VmState.DELETED:
       return 'DELETED';
     case VmState.SOFT_DELETED:
       return 'SOFT_DELETED';
     case VmState.RESIZED:
-      return 'VERIFY_RESIZE';
+      return taskState === TaskState.RESIZE_REVERTING ? 'REVERT_RESIZE' : 'VERIFY_RESIZE';
     case VmState.SHELVED:
       return 'SHELVED';
     case VmState.SHELVED_OFFLOADED:
@@ -121,12 +139,13 @@ export function vmStatesForStatus(status: string): readonly VmState[] {
     case 'ACTIVE':
     case 'REBOOT':
     case 'HARD_REBOOT':
-    case 'RESIZE':
       return [VmState.ACTIVE];
+    case 'RESIZE':
+      return [VmState.ACTIVE, VmState.STOPPED];
     case 'SHUTOFF':
       return [VmState.STOPPED];
     case 'MIGRATING':
-      return [VmState.ACTIVE, VmState.STOPPED];
+      return [VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED];
     case 'PAUSED':
       return [VmState.PAUSED];
     case 'SUSPENDED':
@@ -136,7 +155,10 @@ export function vmStatesForStatus(status: string): readonly VmState[] {
     case 'DELETED':
       return [VmState.DELETED];
     case 'VERIFY_RESIZE':
+    case 'REVERT_RESIZE':
       return [VmState.RESIZED];
+    case 'REBUILD':
+      return [VmState.ACTIVE, VmState.STOPPED, VmState.ERROR];
     default:
       return [];
   }

@@ -31,6 +31,8 @@ export const SCHEMA = {
     service_down_time: opt.int(60, 'Seconds without a heartbeat after which a service is reported down.', { min: 1 }),
     report_interval: opt.int(10, 'Seconds between a service heartbeat and resource report.', { min: 1 }),
     sync_power_state_interval: opt.int(600, 'Seconds between power-state syncs with the hypervisor; -1 disables.', { min: -1 }),
+    allow_resize_to_same_host: opt.bool(false, 'Allow a resize to choose the host the server is on (a cold migration never does).'),
+    resize_confirm_window: opt.int(0, 'Seconds after which a resize or cold migration waiting in VERIFY_RESIZE is confirmed automatically; 0 disables.', { min: 0 }),
     reclaim_instance_interval: opt.int(0, 'Accepted for compatibility; soft delete is not supported.', { ignoredBecause: 'soft delete is not supported: deletes are immediate' }),
     flat_network_bridge: opt.str('br100', 'Bridge (VMware: port group) for flat networking.'),
     vlan_interface: opt.strOrNull('Physical interface (VMware: vSwitch uplink) for VLAN networks.'),
@@ -106,6 +108,7 @@ export const SCHEMA = {
   },
   fake: {
     nodes: opt.int(1, 'Fake driver: number of hypervisor nodes this compute agent reports.', { min: 0 }),
+    hosts: opt.int(1, 'Fake driver: compute services (hosts <host>, <host>-2, ...) one process runs, each with its own fake hypervisor; migrations need two.', { min: 1 }),
     vcpus: opt.int(64, 'Fake driver: vCPUs per node.', { min: 0 }),
     memory_mb: opt.int(262144, 'Fake driver: memory per node (MB).', { min: 0 }),
     local_gb: opt.int(4096, 'Fake driver: disk per node (GB).', { min: 0 }),

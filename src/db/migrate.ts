@@ -11,6 +11,7 @@ import { vmware } from './migrations/0007-vmware.js';
 import { identityExtra } from './migrations/0008-identity-extra.js';
 import { consoleTokens } from './migrations/0010-console.js';
 import { dashboard } from './migrations/0011-dashboard.js';
+import { migrations as migrationRecords } from './migrations/0012-migrations.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -25,6 +26,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0008-identity-extra': identityExtra(dialect),
     '0010-console': consoleTokens(dialect),
     '0011-dashboard': dashboard(dialect),
+    '0012-migrations': migrationRecords(dialect),
   };
 }
 

@@ -33,6 +33,8 @@ export interface Database {
   aggregate_metadata: AggregateMetadataTable;
   instance_consoles: InstanceConsoleTable;
   console_auth_tokens: ConsoleAuthTokenTable;
+  migrations: MigrationTable;
+  instance_diagnostics: InstanceDiagnosticsTable;
 }
 
 export type Bool = 0 | 1;
@@ -372,6 +374,45 @@ export interface ConsoleAuthTokenTable {
   used_at: string | null;
 }
 
+/** One move of an instance (migration 0012-migrations), as Nova's migrations table keeps it. */
+export interface MigrationTable {
+  id: Generated<number>;
+  uuid: string;
+  instance_uuid: string;
+  /** 'resize' | 'migration' | 'live-migration' | 'evacuation' */
+  migration_type: string;
+  status: string;
+  source_compute: string | null;
+  source_node: string | null;
+  dest_compute: string | null;
+  dest_node: string | null;
+  /** The destination's host IP (Nova's dest_host). */
+  dest_host: string | null;
+  /** JSON FlavorSnapshot before and after the move (equal unless it is a resize). */
+  old_flavor: string;
+  new_flavor: string;
+  /** The vm_state to come back to (active or stopped). */
+  old_vm_state: string;
+  user_id: string;
+  project_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export type MigrationRow = Selectable<MigrationTable>;
+
+/** A diagnostics request for one server and its agent's answer (migration 0012-migrations). */
+export interface InstanceDiagnosticsTable {
+  instance_uuid: string;
+  /** The compute host asked to answer. */
+  host: string;
+  requested_at: string;
+  /** JSON of the driver's InstanceDiagnostics; null until answered. */
+  data: string | null;
+  /** Why there is no answer: 'not_implemented' or a driver error message. */
+  error: string | null;
+  updated_at: string;
+}
 export type ProjectRow = Selectable<ProjectTable>;
 export type UserRow = Selectable<UserTable>;
 export type ServiceRow = Selectable<ServiceTable>;

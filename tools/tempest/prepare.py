@@ -120,16 +120,19 @@ endpoint_type = publicURL
 # test that waits on something Polyvisor never does from stalling the run for minutes.
 build_timeout = 20
 build_interval = 1
-min_compute_nodes = 1
+# scripts/tempest's serve runs two fake compute hosts ([fake] hosts = 2): migrations need a second one.
+min_compute_nodes = 2
 
 [compute-feature-enabled]
 # What the Compute API serves today (the rest needs a feature outside Polyvisor or
 # an action the API does not offer yet: see tools/tempest/skip-list.txt).
 pause = true
 suspend = true
-resize = false
-cold_migration = false
-live_migration = false
+resize = true
+cold_migration = true
+live_migration = true
+# A live migration moves the instance's disks with it on every driver that offers it.
+block_migration_for_live_migration = true
 shelve = false
 snapshot = false
 rescue = false

@@ -6,11 +6,13 @@ import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { ComputeDriver, ImageCacheAgeingReport, ImageProvider } from '../drivers/driver.js';
 import type { AgentContext } from './context.js';
+import { destroyEvacuatedInstances } from './evacuated-cleanup.js';
 import { ageImageCache } from './image-cache-ageing.js';
 import { syncPowerStates } from './power-sync.js';
 import { recover } from './recovery.js';
 import { reportResources } from './resource-tracker.js';
 import { TaskLoop } from './task-loop.js';
+import { confirmOldResizes } from './unconfirmed-resizes.js';
 
 export interface ComputeAgentDeps {
   readonly db: Db;
@@ -33,6 +35,8 @@ export interface ComputeAgent {
   /** Runs the periodic tasks now (for tests and the CLI): resource report, power sync. */
   reportResources(): Promise<void>;
   syncPowerStates(): Promise<number>;
+  /** Confirms resizes older than [DEFAULT] resize_confirm_window now (also periodic); returns how many. */
+  confirmOldResizes(nowMs?: number): Promise<number>;
   /** One image-cache ageing pass now; undefined when the driver keeps no image cache. */
   ageImageCache(): Promise<ImageCacheAgeingReport | undefined>;
 }
@@ -44,7 +48,8 @@ export interface ComputeAgent {
  * notifications (payload = this host, or '' for everyone) and periodic scans.
  * Periodic: heartbeat + resource report every report_interval; power-state sync every
  * sync_power_state_interval (≤ 0 disables); image-cache ageing (drivers with an image
- * cache) every [image_cache] manager_interval (≤ 0 disables, as -1 and 0 do in Nova).
+ * cache) every [image_cache] manager_interval (≤ 0 disables, as -1 and 0 do in Nova);
+ * resize auto-confirm every report_interval when [DEFAULT] resize_confirm_window > 0.
  */
 export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
   const { db, bus, config, driver, images } = deps;
@@ -88,6 +93,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
       await register();
       await report();
       await recover(ctx);
+      await destroyEvacuatedInstances(ctx);
       unsubscribe = bus.subscribe('instances', (payload) => {
         if (payload === host || payload === '') loop.wake();
       });
@@ -99,6 +105,9 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
         if ((await syncPowerStates(ctx)) > 0) loop.wake();
       });
       if (driver.ageImageCache !== undefined) periodic('image cache ageing', config.image_cache.manager_interval, () => ageImageCache(ctx));
+      if (config.DEFAULT.resize_confirm_window > 0) {
+        periodic('resize auto-confirm', config.DEFAULT.report_interval, () => confirmOldResizes(ctx, config.DEFAULT.resize_confirm_window));
+      }
       periodic('task scan', deps.scanIntervalSeconds ?? config.DEFAULT.report_interval, async () => loop.wake());
       loop.wake();
       logger.info('compute agent started');
@@ -118,5 +127,6 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
       return n;
     },
     ageImageCache: () => ageImageCache(ctx),
+    confirmOldResizes: (nowMs?: number) => confirmOldResizes(ctx, config.DEFAULT.resize_confirm_window, nowMs),
   };
 }

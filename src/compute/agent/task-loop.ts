@@ -1,7 +1,6 @@
 import { errorMessage } from '../../errors.js';
-import type { InstanceRow } from '../../db/schema.js';
 import type { AgentContext } from './context.js';
-import { AGENT_TASKS, runTask } from './tasks/dispatch.js';
+import { AGENT_TASKS, runTask, sideWork } from './tasks/dispatch.js';
 import { RetryLater } from './tasks/failure.js';
 
 /** Backoff of a task that asked to be retried (RetryLater): 1 s, 2 s, 4 s, ... at most 15 s. */
@@ -80,39 +79,44 @@ export class TaskLoop {
       if (this.#stopped || this.#inFlight.size >= this.#concurrency) break;
       const retry = this.#retry.get(row.uuid);
       if (retry !== undefined && retry.at > Date.now()) continue;
-      if (!this.#inFlight.has(row.uuid)) this.#start(row);
+      if (!this.#inFlight.has(row.uuid)) this.#start(row.uuid, row.task_state, () => runTask(this.#ctx, row));
+    }
+    // Work without a task_state (a resize confirm at the source, diagnostics): keyed by instance too.
+    for (const w of await sideWork(this.#ctx)) {
+      if (this.#stopped || this.#inFlight.size >= this.#concurrency) break;
+      if (!this.#inFlight.has(w.instanceUuid)) this.#start(w.instanceUuid, w.what, w.run);
     }
   }
 
-  #start(row: InstanceRow): void {
-    const op = runTask(this.#ctx, row)
-      .then(() => this.#forgetRetry(row.uuid))
+  #start(uuid: string, task: string | null, run: () => Promise<void>): void {
+    const op = run()
+      .then(() => this.#forgetRetry(uuid))
       .catch((err: unknown) => {
         if (this.#ctx.signal.aborted) return;
         if (err instanceof RetryLater) {
-          this.#retryLater(row, err);
+          this.#retryLater(uuid, task, err);
           return;
         }
-        this.#forgetRetry(row.uuid);
-        this.#ctx.logger.error({ instance: row.uuid, task: row.task_state, err: errorMessage(err) }, 'instance operation failed');
+        this.#forgetRetry(uuid);
+        this.#ctx.logger.error({ instance: uuid, task, err: errorMessage(err) }, 'instance operation failed');
       })
       .finally(() => {
-        this.#inFlight.delete(row.uuid);
+        this.#inFlight.delete(uuid);
         // The row may carry a new task now (a delete during a build), or work may be queued.
         this.wake();
       });
-    this.#inFlight.set(row.uuid, op);
+    this.#inFlight.set(uuid, op);
   }
 
-  #retryLater(row: InstanceRow, err: RetryLater): void {
-    const attempts = (this.#retry.get(row.uuid)?.attempts ?? 0) + 1;
+  #retryLater(uuid: string, task: string | null, err: RetryLater): void {
+    const attempts = (this.#retry.get(uuid)?.attempts ?? 0) + 1;
     const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (attempts - 1));
-    this.#forgetRetry(row.uuid);
+    this.#forgetRetry(uuid);
     // The wake-up when the delay is over; notifications and scans meanwhile skip the instance.
     const timer = setTimeout(() => this.wake(), delay);
     timer.unref();
-    this.#retry.set(row.uuid, { at: Date.now() + delay, attempts, timer });
-    this.#ctx.logger.warn({ instance: row.uuid, task: row.task_state, attempts, retryInMs: delay, reason: err.message }, 'hypervisor unreachable; the task will be retried');
+    this.#retry.set(uuid, { at: Date.now() + delay, attempts, timer });
+    this.#ctx.logger.warn({ instance: uuid, task, attempts, retryInMs: delay, reason: err.message }, 'hypervisor unreachable; the task will be retried');
   }
 
   #forgetRetry(uuid: string): void {

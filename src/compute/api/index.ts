@@ -14,6 +14,8 @@ import { quotaSetRoutes } from './quotas/quota-routes.js';
 import { remoteConsoleRoutes } from './servers/console-actions.js';
 import { createServerRoute } from './servers/create-server.js';
 import { instanceActionRoutes } from './servers/instance-actions.js';
+import { migrationRoutes } from './servers/migration-routes.js';
+import { diagnosticsRoute } from './servers/diagnostics-route.js';
 import { serverActionRoutes } from './servers/server-actions.js';
 import { serverMetadataRoutes } from './servers/server-metadata.js';
 import { serverRoutes } from './servers/server-routes.js';
@@ -34,6 +36,8 @@ function v21Routes(app: FastifyInstance, deps: ComputeDeps, withVersionDoc: bool
   remoteConsoleRoutes(app, deps);
   serverMetadataRoutes(app, deps);
   instanceActionRoutes(app, deps);
+  migrationRoutes(app, deps);
+  diagnosticsRoute(app, deps);
   flavorRoutes(app, deps);
   extraSpecsRoutes(app, deps);
   flavorAccessRoutes(app, deps);

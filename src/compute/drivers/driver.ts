@@ -39,6 +39,26 @@ export interface ComputeDriver {
   /** Power states of every instance the driver manages, in one bulk call (power sync). */
   listInstanceStates(signal: AbortSignal): Promise<Map<string, InstanceState>>;
 
+  /**
+   * Optional moves (resize, cold and live migration); a driver without them refuses the move
+   * and the agent leaves the server as it was. Cold migration and resize, Nova's three steps:
+   * - source: `migrateDiskAndPowerOff` stops the instance and hands its disks to `dest`; the
+   *   source copy stays (powered off) until `confirmMigration` removes it or
+   *   `finishRevertMigration` brings it back (after the destination's copy is destroyed);
+   * - destination: `finishMigration` builds the instance on its node with the new flavor.
+   */
+  migrateDiskAndPowerOff?(instance: InstanceRef, dest: MigrationTarget, flavor: FlavorSnapshot, signal: AbortSignal): Promise<void>;
+  finishMigration?(instance: InstanceSpec, image: ImageSource, options: { powerOn: boolean }, signal: AbortSignal): Promise<SpawnResult>;
+  confirmMigration?(instance: InstanceRef, signal: AbortSignal): Promise<void>;
+  finishRevertMigration?(instance: InstanceRef, options: { powerOn: boolean }, signal: AbortSignal): Promise<void>;
+  /** Live migration, source side: the running instance moves to `dest` and leaves this hypervisor. */
+  liveMigrate?(instance: InstanceRef, dest: MigrationTarget, signal: AbortSignal): Promise<void>;
+  /** Live migration, destination side: takes the arrived instance over, in the power state it had. */
+  postLiveMigrationAtDestination?(instance: InstanceSpec, powerState: PowerState, signal: AbortSignal): Promise<SpawnResult>;
+
+  /** Optional: Nova's standard diagnostics (microversion 2.48) of one instance. */
+  getDiagnostics?(instance: InstanceRef, signal: AbortSignal): Promise<InstanceDiagnostics>;
+
   /** Optional: a console the dashboard's proxy can connect to. */
   getVncConsole?(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole>;
 
@@ -128,6 +148,29 @@ export interface SpawnResult {
 export interface InstanceState {
   readonly exists: boolean;
   readonly powerState: PowerState;
+}
+
+/** Where a move goes: the destination's service host and node. */
+export interface MigrationTarget {
+  readonly host: string;
+  readonly node: string;
+}
+
+/** Nova's standard diagnostics format (2.48); unknown figures are null. */
+export interface InstanceDiagnostics {
+  readonly state: 'pending' | 'running' | 'paused' | 'shutdown' | 'crashed' | 'suspended';
+  readonly driver: string;
+  readonly hypervisor: string | null;
+  readonly hypervisor_os: string | null;
+  readonly uptime: number | null;
+  readonly num_cpus: number;
+  readonly num_disks: number;
+  readonly num_nics: number;
+  readonly memory_details: { readonly maximum: number | null; readonly used: number | null };
+  readonly cpu_details: readonly { readonly id: number | null; readonly time: number | null; readonly utilisation: number | null }[];
+  readonly nic_details: readonly Readonly<Record<string, string | number | null>>[];
+  readonly disk_details: readonly { readonly read_bytes: number | null; readonly read_requests: number | null; readonly write_bytes: number | null; readonly write_requests: number | null; readonly errors_count: number | null }[];
+  readonly config_drive: boolean;
 }
 
 export interface VncConsole {

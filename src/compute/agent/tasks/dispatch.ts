@@ -1,12 +1,28 @@
+import { pendingDiagnostics } from '../../../db/repos/diagnostics.js';
+import { migrationsForSource } from '../../../db/repos/migrations.js';
 import type { InstanceRow } from '../../../db/schema.js';
 import { TaskState } from '../../states.js';
 import type { AgentContext } from '../context.js';
 import { build } from './build.js';
+import { answerDiagnosticsRequest } from './diagnostics.js';
+import { confirmResize, finishResize, liveMigrate, resizeOnSource, revertResize } from './moves.js';
 import { POWER_TASKS, runPowerTask } from './power.js';
+import { rebuild } from './rebuild.js';
 import { terminate } from './terminate.js';
 
+/** Tasks of the moves (rebuild, resize, migrations) and the step that runs them. */
+const MOVE_TASKS: Readonly<Record<string, (ctx: AgentContext, row: InstanceRow) => Promise<void>>> = {
+  [TaskState.REBUILDING]: rebuild,
+  [TaskState.REBUILD_SPAWNING]: rebuild,
+  [TaskState.RESIZE_PREP]: resizeOnSource,
+  [TaskState.RESIZE_MIGRATED]: finishResize,
+  [TaskState.RESIZE_FINISH]: finishResize,
+  [TaskState.RESIZE_REVERTING]: revertResize,
+  [TaskState.MIGRATING]: liveMigrate,
+};
+
 /** The task states the agent works on: the ones the API (or the scheduler) hands it. */
-export const AGENT_TASKS: readonly string[] = [TaskState.SPAWNING, TaskState.DELETING, ...Object.keys(POWER_TASKS)];
+export const AGENT_TASKS: readonly string[] = [TaskState.SPAWNING, TaskState.DELETING, ...Object.keys(POWER_TASKS), ...Object.keys(MOVE_TASKS)];
 
 /** Does the work the instance's task_state asks for. */
 export async function runTask(ctx: AgentContext, row: InstanceRow): Promise<void> {
@@ -15,4 +31,19 @@ export async function runTask(ctx: AgentContext, row: InstanceRow): Promise<void
   if (task === TaskState.DELETING) return terminate(ctx, row);
   const power = task === null ? undefined : POWER_TASKS[task];
   if (power) return runPowerTask(ctx, row, power);
+  const move = task === null ? undefined : MOVE_TASKS[task];
+  if (move) return move(ctx, row);
+}
+
+/**
+ * Work not driven by an instance's task_state: confirms this host owes as the source of a
+ * move (the instance lives elsewhere now) and diagnostics requests for its instances.
+ */
+export async function sideWork(ctx: AgentContext): Promise<{ instanceUuid: string; what: string; run: () => Promise<void> }[]> {
+  const migrations = await migrationsForSource(ctx.db, ctx.host, ['confirming']);
+  const diagnostics = await pendingDiagnostics(ctx.db, ctx.host);
+  return [
+    ...migrations.map((m) => ({ instanceUuid: m.instance_uuid, what: 'confirm', run: () => confirmResize(ctx, m) })),
+    ...diagnostics.map((uuid) => ({ instanceUuid: uuid, what: 'diagnostics', run: () => answerDiagnosticsRequest(ctx, uuid) })),
+  ];
 }

@@ -1,6 +1,7 @@
 import { releaseAllocation } from '../../../db/repos/compute-nodes.js';
 import { removeConsole } from '../../../db/repos/consoles.js';
 import { addInstanceFault, updateInstance } from '../../../db/repos/instances.js';
+import { listMigrations, updateMigration } from '../../../db/repos/migrations.js';
 import type { InstanceRow } from '../../../db/schema.js';
 import { now } from '../../../db/time.js';
 import { PowerState, TaskState, VmState } from '../../states.js';
@@ -60,4 +61,28 @@ export async function terminate(ctx: AgentContext, row: InstanceRow): Promise<vo
   });
   if (ok) ctx.logger.info({ instance: row.uuid }, 'instance deleted');
   if (node !== undefined) await ctx.bus.notify('nodes', node);
+  if (ok) await endMoves(ctx, row.uuid);
+}
+
+const MOVING = ['pre-migrating', 'migrating', 'post-migrating', 'accepted', 'preparing', 'running', 'reverting', 'finish-reverting'];
+
+/**
+ * A server deleted while moving: a move waiting in VERIFY_RESIZE is confirmed (its source
+ * agent removes the source copy and gives its allocation back); one in flight ends in
+ * 'error' and the allocation its migration held is given back here.
+ */
+async function endMoves(ctx: AgentContext, uuid: string): Promise<void> {
+  for (const mig of await listMigrations(ctx.db, { instanceUuid: uuid })) {
+    if (mig.status === 'finished') {
+      if (await updateMigration(ctx.db, mig.id, ['finished'], { status: 'confirming' })) await ctx.bus.notify('instances', mig.source_compute ?? '');
+    } else if (MOVING.includes(mig.status) || mig.status === 'error' || mig.status === 'failed') {
+      // A failed move may still hold the source's allocation (the server went to ERROR after it left).
+      let node: string | undefined;
+      await ctx.db.transaction().execute(async (trx) => {
+        node = await releaseAllocation(trx, mig.uuid);
+        if (MOVING.includes(mig.status)) await updateMigration(trx, mig.id, undefined, { status: 'error' });
+      });
+      if (node !== undefined) await ctx.bus.notify('nodes', node);
+    }
+  }
 }

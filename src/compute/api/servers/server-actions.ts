@@ -9,6 +9,8 @@ import { callerOf } from '../request.js';
 import { consoleAction, isConsoleAction } from './console-actions.js';
 import { assertHypervisorSupports } from './hypervisor-support.js';
 import { assertUnlocked, invalidState, visibleServer } from './lookup.js';
+import { isMoveAction, moveAction } from './move-actions.js';
+import { rebuildAction } from './rebuild-action.js';
 import { isResetState, resetState } from './reset-state.js';
 
 /**
@@ -60,6 +62,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+function isRebuild(body: unknown): boolean {
+  return isRecord(body) && Object.keys(body).length === 1 && 'rebuild' in body;
+}
+
 /** Validates the action body by hand: its single key picks the schema. */
 function parseAction(body: unknown): { key: string; rule?: ActionRule } {
   if (!isRecord(body)) throw new InvalidInputError('Malformed request body: an object naming one action was expected.');
@@ -91,6 +97,8 @@ function parseAction(body: unknown): { key: string; rule?: ActionRule } {
 export function serverActionRoutes(app: FastifyInstance, deps: ComputeDeps): void {
   app.post('/servers/:server_id/action', async (req, reply) => {
     if (isConsoleAction(req.body)) return consoleAction(req, reply, deps);
+    if (isRebuild(req.body)) return rebuildAction(req, reply, deps);
+    if (isMoveAction(req.body)) return moveAction(req, reply, deps);
     if (isResetState(req.body)) {
       await resetState(req, deps);
       return reply.status(202).send();

@@ -1,13 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PowerState } from '../../states.js';
+import { PowerState, type FlavorSnapshot } from '../../states.js';
 import {
   DriverError,
   InstanceNotFoundError,
   type ComputeDriver,
   type DriverCapabilities,
   type ImageSource,
+  type InstanceDiagnostics,
   type InstanceRef,
   type InstanceSpec,
+  type MigrationTarget,
   type InstanceState,
   type NodeResources,
   type SpawnResult,
@@ -41,25 +43,53 @@ export interface FakeVm {
   readonly node: string;
   readonly name: string;
   powerState: PowerState;
+  /** The flavor's vCPUs and memory (for diagnostics); absent in state files of older versions. */
+  vcpus?: number;
+  memoryMb?: number;
 }
 
 interface SavedState {
   readonly version: 1;
   readonly vms: readonly FakeVm[];
+  /** Source copies of resized or migrated VMs kept until confirm or revert. */
+  readonly resizeSources?: readonly FakeVm[];
 }
 
 const POWER_STATES: readonly number[] = Object.values(PowerState);
 
-function parseState(raw: unknown): SavedState {
-  if (!raw || typeof raw !== 'object' || !('vms' in raw) || !Array.isArray(raw.vms)) throw new Error('expected {"vms": [...]}');
-  const vms = (raw.vms as unknown[]).map((v, i): FakeVm => {
+const DIAGNOSTICS_STATE: Readonly<Record<number, InstanceDiagnostics['state']>> = {
+  [PowerState.RUNNING]: 'running',
+  [PowerState.PAUSED]: 'paused',
+  [PowerState.SHUTDOWN]: 'shutdown',
+  [PowerState.CRASHED]: 'crashed',
+  [PowerState.SUSPENDED]: 'suspended',
+};
+
+function sizeOf(flavor: FlavorSnapshot): { vcpus: number; memoryMb: number } {
+  return { vcpus: flavor.vcpus, memoryMb: flavor.memory_mb };
+}
+
+function parseVms(list: unknown[], what: string): FakeVm[] {
+  return list.map((v, i): FakeVm => {
     const o = v as Record<string, unknown>;
     if (typeof o['uuid'] !== 'string' || typeof o['node'] !== 'string' || typeof o['name'] !== 'string' || !POWER_STATES.includes(o['powerState'] as number)) {
-      throw new Error(`vms[${i}] is malformed`);
+      throw new Error(`${what}[${i}] is malformed`);
     }
-    return { uuid: o['uuid'], node: o['node'], name: o['name'], powerState: o['powerState'] as PowerState };
+    return {
+      uuid: o['uuid'],
+      node: o['node'],
+      name: o['name'],
+      powerState: o['powerState'] as PowerState,
+      ...(typeof o['vcpus'] === 'number' ? { vcpus: o['vcpus'] } : {}),
+      ...(typeof o['memoryMb'] === 'number' ? { memoryMb: o['memoryMb'] } : {}),
+    };
   });
-  return { version: 1, vms };
+}
+
+function parseState(raw: unknown): SavedState {
+  if (!raw || typeof raw !== 'object' || !('vms' in raw) || !Array.isArray(raw.vms)) throw new Error('expected {"vms": [...]}');
+  const sources = 'resizeSources' in raw && Array.isArray(raw.resizeSources) ? parseVms(raw.resizeSources as unknown[], 'resizeSources') : [];
+  return { version: 1, vms: parseVms(raw.vms as unknown[], 'vms'), resizeSources: sources };
 }
 
 /**
@@ -72,6 +102,7 @@ export class FakeDriver implements ComputeDriver {
   readonly capabilities: DriverCapabilities = { supportsPause: true, supportsSuspend: true, diskFormats: ['raw', 'qcow2', 'vmdk'] };
   readonly #opts: FakeDriverOptions;
   readonly #vms = new Map<string, FakeVm>();
+  readonly #resizeSources = new Map<string, FakeVm>();
   readonly #injections = new Injections();
   readonly #file: StateFile<SavedState> | undefined;
   readonly #nodeNames: readonly string[];
@@ -82,7 +113,9 @@ export class FakeDriver implements ComputeDriver {
     this.#nodeNames = Array.from({ length: options.nodes }, (_, i) => `${options.host}-fake-${i + 1}`);
     if (options.statePath !== undefined) {
       this.#file = new StateFile(options.statePath);
-      for (const vm of this.#file.load(parseState)?.vms ?? []) this.#vms.set(vm.uuid, { ...vm });
+      const saved = this.#file.load(parseState);
+      for (const vm of saved?.vms ?? []) this.#vms.set(vm.uuid, { ...vm });
+      for (const vm of saved?.resizeSources ?? []) this.#resizeSources.set(vm.uuid, { ...vm });
     }
   }
 
@@ -141,9 +174,99 @@ export class FakeDriver implements ComputeDriver {
     this.#injections.check('spawn', { node: instance.node, uuid: instance.uuid });
     const existing = this.#vms.get(instance.uuid);
     if (existing) existing.powerState = PowerState.RUNNING; // a re-run spawn (after a restart) is idempotent
-    else this.#vms.set(instance.uuid, { uuid: instance.uuid, node: instance.node, name: instance.name, powerState: PowerState.RUNNING });
+    else this.#vms.set(instance.uuid, { uuid: instance.uuid, node: instance.node, name: instance.name, powerState: PowerState.RUNNING, ...sizeOf(instance.flavor) });
     await this.#save();
     return { driverInfo: { fake_node: instance.node } };
+  }
+
+  /** The source copy is kept aside, powered off, until confirm or revert. */
+  async migrateDiskAndPowerOff(instance: InstanceRef, dest: MigrationTarget, _flavor: FlavorSnapshot, signal: AbortSignal): Promise<void> {
+    await this.#op('migrateDiskAndPowerOff', instance, signal);
+    const vm = this.#vms.get(instance.uuid) ?? this.#resizeSources.get(instance.uuid);
+    if (!vm) throw new InstanceNotFoundError(instance.uuid);
+    if (dest.node === '') throw new DriverError('invalid_target', 'a migration needs a destination node');
+    vm.powerState = PowerState.SHUTDOWN;
+    this.#vms.delete(instance.uuid);
+    this.#resizeSources.set(instance.uuid, vm);
+    await this.#save();
+  }
+
+  async finishMigration(instance: InstanceSpec, _image: ImageSource, options: { powerOn: boolean }, signal: AbortSignal): Promise<SpawnResult> {
+    if (!this.#nodeNames.includes(instance.node)) {
+      throw new DriverError('node_not_found', `fake node ${instance.node} is not served by host ${this.#opts.host}`);
+    }
+    await this.#op('finishMigration', instance, signal);
+    const powerState = options.powerOn ? PowerState.RUNNING : PowerState.SHUTDOWN;
+    this.#vms.set(instance.uuid, { uuid: instance.uuid, node: instance.node, name: instance.name, powerState, ...sizeOf(instance.flavor) });
+    await this.#save();
+    return { driverInfo: { fake_node: instance.node } };
+  }
+
+  /** Removes the source copy; succeeds when it is already gone. */
+  async confirmMigration(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    await this.#op('confirmMigration', instance, signal);
+    if (this.#resizeSources.delete(instance.uuid)) await this.#save();
+  }
+
+  async finishRevertMigration(instance: InstanceRef, options: { powerOn: boolean }, signal: AbortSignal): Promise<void> {
+    await this.#op('finishRevertMigration', instance, signal);
+    const vm = this.#resizeSources.get(instance.uuid) ?? this.#vms.get(instance.uuid);
+    if (!vm) throw new InstanceNotFoundError(instance.uuid);
+    this.#resizeSources.delete(instance.uuid);
+    vm.powerState = options.powerOn ? PowerState.RUNNING : PowerState.SHUTDOWN;
+    this.#vms.set(instance.uuid, vm);
+    await this.#save();
+  }
+
+  async liveMigrate(instance: InstanceRef, dest: MigrationTarget, signal: AbortSignal): Promise<void> {
+    await this.#op('liveMigrate', instance, signal);
+    this.#vm(instance.uuid);
+    if (dest.node === instance.node) throw new DriverError('invalid_target', `instance ${instance.uuid} is already on node ${dest.node}`);
+    this.#vms.delete(instance.uuid);
+    await this.#save();
+  }
+
+  async postLiveMigrationAtDestination(instance: InstanceSpec, powerState: PowerState, signal: AbortSignal): Promise<SpawnResult> {
+    await this.#op('postLiveMigrationAtDestination', instance, signal);
+    this.#vms.set(instance.uuid, { uuid: instance.uuid, node: instance.node, name: instance.name, powerState, ...sizeOf(instance.flavor) });
+    await this.#save();
+    return { driverInfo: { fake_node: instance.node } };
+  }
+
+  /** Canned figures in Nova's standard format, as Nova's fake driver reports them, sized by the flavor. */
+  async getDiagnostics(instance: InstanceRef, signal: AbortSignal): Promise<InstanceDiagnostics> {
+    await this.#op('getDiagnostics', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    const cpus = vm.vcpus ?? 1;
+    return {
+      state: DIAGNOSTICS_STATE[vm.powerState] ?? 'pending',
+      driver: 'fake',
+      hypervisor: 'fake',
+      hypervisor_os: 'fake-os',
+      uptime: 46664,
+      num_cpus: cpus,
+      num_disks: 1,
+      num_nics: 1,
+      memory_details: { maximum: vm.memoryMb ?? 512, used: 0 },
+      cpu_details: Array.from({ length: cpus }, (_, id) => ({ id, time: 17300000000, utilisation: 15 })),
+      nic_details: [
+        {
+          mac_address: '01:23:45:67:89:ab',
+          rx_octets: 2070139,
+          rx_errors: 100,
+          rx_drop: 200,
+          rx_packets: 26701,
+          rx_rate: 300,
+          tx_octets: 140208,
+          tx_errors: 400,
+          tx_drop: 500,
+          tx_packets: 662,
+          tx_rate: 600,
+        },
+      ],
+      disk_details: [{ read_bytes: 262144, read_requests: 112, write_bytes: 5778432, write_requests: 488, errors_count: 1 }],
+      config_drive: false,
+    };
   }
 
   async destroy(instance: InstanceRef, signal: AbortSignal): Promise<void> {
@@ -225,6 +348,6 @@ export class FakeDriver implements ComputeDriver {
 
   async #save(): Promise<void> {
     if (!this.#file) return;
-    await this.#file.save(() => ({ version: 1, vms: [...this.#vms.values()] }));
+    await this.#file.save(() => ({ version: 1, vms: [...this.#vms.values()], resizeSources: [...this.#resizeSources.values()] }));
   }
 }

@@ -13,6 +13,13 @@ export type FakeOperation =
   | 'resume'
   | 'pause'
   | 'unpause'
+  | 'migrateDiskAndPowerOff'
+  | 'finishMigration'
+  | 'confirmMigration'
+  | 'finishRevertMigration'
+  | 'liveMigrate'
+  | 'postLiveMigrationAtDestination'
+  | 'getDiagnostics'
   | 'listInstanceStates';
 
 export interface FakeFailure {

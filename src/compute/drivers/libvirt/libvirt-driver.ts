@@ -3,13 +3,14 @@ import { silentLogger, type Logger } from '../../../log.js';
 import {
   DriverError,
   type ComputeDriver, type DriverCapabilities, type ImageCacheAgeingReport, type ImageSource, type InstanceRef, type InstanceSpec,
-  type InstanceState, type NodeResources, type SpawnHooks, type SpawnResult, type VncConsole,
+  type InstanceDiagnostics, type InstanceState, type NodeResources, type SpawnHooks, type SpawnResult, type VncConsole,
 } from '../driver.js';
 import { isLinuxBridge, type LibvirtDriverOptions } from './config.js';
 import { ageImageCache } from './cache-ageing.js';
 import { getVncConsole } from './console.js';
 import type { LibvirtContext } from './context.js';
 import { destroy } from './destroy.js';
+import { getDiagnostics } from './diagnostics.js';
 import { listInstanceStates } from './domain-state.js';
 import { ImageCache } from './image-cache.js';
 import { instanceState } from './lookup.js';
@@ -113,6 +114,10 @@ export class LibvirtDriver implements ComputeDriver {
 
   getVncConsole(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole> {
     return getVncConsole(this.#context(), instance, signal);
+  }
+
+  getDiagnostics(instance: InstanceRef, signal: AbortSignal): Promise<InstanceDiagnostics> {
+    return getDiagnostics(this.#context(), instance, signal);
   }
 
   close(): Promise<void> {
