@@ -6,6 +6,7 @@ import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { ComputeDriver, ImageCacheAgeingReport, ImageProvider } from '../drivers/driver.js';
 import type { AgentContext } from './context.js';
+import { serveConsoleOutput } from './console-output.js';
 import { ageImageCache } from './image-cache-ageing.js';
 import { syncPowerStates } from './power-sync.js';
 import { recover } from './recovery.js';
@@ -55,6 +56,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
   const loop = new TaskLoop(ctx, deps.concurrency ?? 32);
   const timers: NodeJS.Timeout[] = [];
   let unsubscribe: (() => void) | undefined;
+  let unsubscribeConsole: (() => void) | undefined;
   let serviceId = 0;
   let started = false;
 
@@ -91,6 +93,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
       unsubscribe = bus.subscribe('instances', (payload) => {
         if (payload === host || payload === '') loop.wake();
       });
+      unsubscribeConsole = serveConsoleOutput(ctx);
       periodic('heartbeat', config.DEFAULT.report_interval, async () => {
         if (!(await heartbeat(db, serviceId))) await register();
         await report();
@@ -108,6 +111,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
       started = false;
       for (const t of timers.splice(0)) clearInterval(t);
       unsubscribe?.();
+      unsubscribeConsole?.();
       abort.abort();
       await loop.stop();
     },

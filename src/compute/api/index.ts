@@ -16,6 +16,8 @@ import { createServerRoute } from './servers/create-server.js';
 import { instanceActionRoutes } from './servers/instance-actions.js';
 import { serverActionRoutes } from './servers/server-actions.js';
 import { serverMetadataRoutes } from './servers/server-metadata.js';
+import { serverPasswordRoutes } from './servers/server-password.js';
+import { serverTagRoutes } from './servers/server-tags.js';
 import { serverRoutes } from './servers/server-routes.js';
 import { schemaErrorFormatter } from './validation.js';
 import { versionDocRoute, versionRootRoute } from './versions.js';
@@ -34,6 +36,8 @@ function v21Routes(app: FastifyInstance, deps: ComputeDeps, withVersionDoc: bool
   remoteConsoleRoutes(app, deps);
   serverMetadataRoutes(app, deps);
   instanceActionRoutes(app, deps);
+  serverTagRoutes(app, deps);
+  serverPasswordRoutes(app, deps);
   flavorRoutes(app, deps);
   extraSpecsRoutes(app, deps);
   flavorAccessRoutes(app, deps);

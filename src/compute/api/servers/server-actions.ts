@@ -7,6 +7,7 @@ import { TaskState, VmState } from '../../states.js';
 import type { ComputeDeps } from '../deps.js';
 import { callerOf } from '../request.js';
 import { consoleAction, isConsoleAction } from './console-actions.js';
+import { guestAction, guestActionOf } from './guest-actions.js';
 import { assertHypervisorSupports } from './hypervisor-support.js';
 import { assertUnlocked, invalidState, visibleServer } from './lookup.js';
 import { isResetState, resetState } from './reset-state.js';
@@ -91,6 +92,8 @@ function parseAction(body: unknown): { key: string; rule?: ActionRule } {
 export function serverActionRoutes(app: FastifyInstance, deps: ComputeDeps): void {
   app.post('/servers/:server_id/action', async (req, reply) => {
     if (isConsoleAction(req.body)) return consoleAction(req, reply, deps);
+    const guest = guestActionOf(req.body);
+    if (guest !== undefined) return guestAction(req, reply, deps, guest);
     if (isResetState(req.body)) {
       await resetState(req, deps);
       return reply.status(202).send();

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PowerState } from '../../states.js';
 import {
@@ -10,6 +12,7 @@ import {
   type InstanceSpec,
   type InstanceState,
   type NodeResources,
+  type SnapshotData,
   type SpawnResult,
 } from '../driver.js';
 import { Injections, type FakeFailure, type FakeOperation } from './injections.js';
@@ -41,6 +44,8 @@ export interface FakeVm {
   readonly node: string;
   readonly name: string;
   powerState: PowerState;
+  /** Booted from a rescue image (rescue), until unrescue. */
+  rescued?: boolean;
 }
 
 interface SavedState {
@@ -57,7 +62,7 @@ function parseState(raw: unknown): SavedState {
     if (typeof o['uuid'] !== 'string' || typeof o['node'] !== 'string' || typeof o['name'] !== 'string' || !POWER_STATES.includes(o['powerState'] as number)) {
       throw new Error(`vms[${i}] is malformed`);
     }
-    return { uuid: o['uuid'], node: o['node'], name: o['name'], powerState: o['powerState'] as PowerState };
+    return { uuid: o['uuid'], node: o['node'], name: o['name'], powerState: o['powerState'] as PowerState, ...(o['rescued'] === true ? { rescued: true } : {}) };
   });
   return { version: 1, vms };
 }
@@ -75,6 +80,10 @@ export class FakeDriver implements ComputeDriver {
   readonly #injections = new Injections();
   readonly #file: StateFile<SavedState> | undefined;
   readonly #nodeNames: readonly string[];
+  /** Per VM: boots seen (for the synthesised console log), NMIs and password changes; kept in memory only. */
+  readonly #boots = new Map<string, number>();
+  readonly #crashDumps = new Map<string, number>();
+  readonly #passwordDigests = new Map<string, string>();
 
   constructor(options: FakeDriverOptions) {
     this.#opts = options;
@@ -104,6 +113,16 @@ export class FakeDriver implements ComputeDriver {
   async setPowerState(uuid: string, state: PowerState): Promise<void> {
     this.#vm(uuid).powerState = state;
     await this.#save();
+  }
+
+  /** NMIs sent to a VM (trigger_crash_dump); for tests. */
+  crashDumps(uuid: string): number {
+    return this.#crashDumps.get(uuid) ?? 0;
+  }
+
+  /** sha256 of the last admin password set on a VM (the password itself is not kept); for tests. */
+  passwordDigest(uuid: string): string | undefined {
+    return this.#passwordDigests.get(uuid);
   }
 
   get nodeNames(): readonly string[] {
@@ -179,6 +198,70 @@ export class FakeDriver implements ComputeDriver {
     await this.#power('unpause', instance, PowerState.RUNNING, signal);
   }
 
+  /**
+   * A small raw disk: a header naming the VM and the time, padded to 64 KiB. Enough for the
+   * image service to store, list, download and boot again (another fake spawn).
+   */
+  async snapshot(instance: InstanceRef, signal: AbortSignal): Promise<SnapshotData> {
+    await this.#op('snapshot', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    const disk = Buffer.alloc(64 * 1024);
+    disk.write(`polyvisor fake disk of ${vm.name} (${vm.uuid}) at ${new Date().toISOString()}\n`);
+    return { data: Readable.from([disk]), diskFormat: 'raw', containerFormat: 'bare', release: async () => undefined };
+  }
+
+  async rescue(instance: InstanceRef, _image: ImageSource, _adminPassword: string | null, signal: AbortSignal): Promise<void> {
+    await this.#op('rescue', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    vm.rescued = true;
+    vm.powerState = PowerState.RUNNING;
+    this.#booted(vm.uuid);
+    await this.#save();
+  }
+
+  async unrescue(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    await this.#op('unrescue', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    if (vm.rescued !== true && vm.powerState === PowerState.RUNNING) return;
+    delete vm.rescued;
+    vm.powerState = PowerState.RUNNING;
+    this.#booted(vm.uuid);
+    await this.#save();
+  }
+
+  async setAdminPassword(instance: InstanceRef, password: string, signal: AbortSignal): Promise<void> {
+    await this.#op('setAdminPassword', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    if (vm.powerState !== PowerState.RUNNING) throw new DriverError('instance_not_running', `instance ${vm.uuid} is not running: its guest agent cannot set a password`);
+    this.#passwordDigests.set(vm.uuid, createHash('sha256').update(password).digest('hex'));
+  }
+
+  /** A synthesised serial log: a boot transcript per boot the fake hypervisor has seen. */
+  async getConsoleOutput(instance: InstanceRef, signal: AbortSignal): Promise<string> {
+    await this.#op('getConsoleOutput', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    const boots = Math.max(1, this.#boots.get(vm.uuid) ?? 1);
+    const lines: string[] = [];
+    for (let b = 1; b <= boots; b++) {
+      lines.push(
+        `[    0.000000] Linux version 6.1.0-fake (polyvisor fake hypervisor) boot ${b}`,
+        `[    0.000000] Command line: console=ttyS0 root=/dev/vda`,
+        `[    0.412345] virtio_blk virtio1: [vda] 2097152 512-byte logical blocks`,
+        `[    1.234567] EXT4-fs (vda): mounted filesystem with ordered data mode`,
+        `${vm.name} login: `,
+      );
+    }
+    if (vm.powerState === PowerState.SHUTDOWN) lines.push('[   42.000000] reboot: Power down');
+    return lines.join('\n');
+  }
+
+  async triggerCrashDump(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    await this.#op('triggerCrashDump', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    if (vm.powerState !== PowerState.RUNNING) throw new DriverError('instance_not_running', `instance ${vm.uuid} is not running: no NMI can be injected`);
+    this.#crashDumps.set(vm.uuid, (this.#crashDumps.get(vm.uuid) ?? 0) + 1);
+  }
+
   async getInstanceState(instance: InstanceRef, signal: AbortSignal): Promise<InstanceState> {
     signal.throwIfAborted();
     const vm = this.#vms.get(instance.uuid);
@@ -198,9 +281,14 @@ export class FakeDriver implements ComputeDriver {
   async #power(op: FakeOperation, instance: InstanceRef, to: PowerState, signal: AbortSignal): Promise<void> {
     await this.#op(op, instance, signal);
     const vm = this.#vm(instance.uuid);
+    if (op === 'reboot' || (to === PowerState.RUNNING && vm.powerState === PowerState.SHUTDOWN)) this.#booted(vm.uuid);
     if (vm.powerState === to) return;
     vm.powerState = to;
     await this.#save();
+  }
+
+  #booted(uuid: string): void {
+    this.#boots.set(uuid, (this.#boots.get(uuid) ?? 1) + 1);
   }
 
   async #op(op: FakeOperation, instance: InstanceRef, signal: AbortSignal): Promise<void> {

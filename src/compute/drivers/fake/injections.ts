@@ -13,6 +13,12 @@ export type FakeOperation =
   | 'resume'
   | 'pause'
   | 'unpause'
+  | 'snapshot'
+  | 'rescue'
+  | 'unrescue'
+  | 'setAdminPassword'
+  | 'getConsoleOutput'
+  | 'triggerCrashDump'
   | 'listInstanceStates';
 
 export interface FakeFailure {
