@@ -3,7 +3,7 @@ import { silentLogger, type Logger } from '../../../log.js';
 import {
   DriverError,
   type ComputeDriver, type DriverCapabilities, type ImageSource, type InstanceRef, type InstanceSpec,
-  type InstanceState, type NodeResources, type SpawnHooks, type SpawnResult, type VncConsole,
+  type InstanceState, type NodeResources, type SnapshotData, type SpawnHooks, type SpawnResult, type VncConsole,
 } from '../driver.js';
 import { isLinuxBridge, type LibvirtDriverOptions } from './config.js';
 import { getVncConsole } from './console.js';
@@ -14,6 +14,7 @@ import { ImageCache } from './image-cache.js';
 import { instanceState } from './lookup.js';
 import * as power from './power.js';
 import { HYPERVISOR_TYPE, hypervisorVersion, nodeResources } from './resources.js';
+import { consoleOutput, snapshot } from './snapshot.js';
 import { spawn } from './spawn.js';
 import { checkInstancesPath, checkVirtType, connectError } from './startup-checks.js';
 import { Virsh } from './virsh.js';
@@ -104,6 +105,15 @@ export class LibvirtDriver implements ComputeDriver {
 
   listInstanceStates(signal: AbortSignal): Promise<Map<string, InstanceState>> {
     return listInstanceStates(this.#context().virsh, signal);
+  }
+
+  /** createImage / createBackup / shelve: the root disk flattened to qcow2 (rescue and passwords are not offered yet). */
+  snapshot(instance: InstanceRef, signal: AbortSignal): Promise<SnapshotData> {
+    return snapshot(this.#context(), instance, signal);
+  }
+
+  getConsoleOutput(instance: InstanceRef, signal: AbortSignal): Promise<string> {
+    return consoleOutput(this.#context(), instance, signal);
   }
 
   getVncConsole(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole> {
