@@ -376,3 +376,93 @@ describe('compute API: shelve, snapshots, rescue, password, console output (fake
     assert.equal((await settled(uuid)).vm_state, 'active');
   });
 });
+
+describe('compute API: shelve with shelved_offload_time = -1, shelveOffload, and an unshelve with no room', () => {
+  let t: ComputeHarness;
+  let driver: FakeDriver;
+  let agent: ComputeAgent;
+  let scheduler: Scheduler;
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pv-shelve2-'));
+    t = await startHarness(`[quota]\ninstances = 100\ncores = 200\nram = 512000\n`);
+    // One node with room for exactly one m1.tiny (1 vCPU).
+    const config = configFromText(`[DEFAULT]\nhost = c2\nreserved_host_memory_mb = 0\ncpu_allocation_ratio = 1.0\nshelved_offload_time = -1\n[fake]\nnodes = 1\nvcpus = 1\n`).config;
+    driver = new FakeDriver({ ...config.fake, host: 'c2' });
+    const store = new FileImageStore(dir);
+    const put = await store.put(Readable.from([Buffer.alloc(4096)]));
+    await t.h.db.updateTable('images').set({ location: put.location, disk_format: 'raw', size: put.size }).where('id', '=', IMAGE_ID).execute();
+    agent = createComputeAgent({ db: t.h.db, bus: t.h.bus, config, logger: silentLogger, driver, images: createImageProvider(t.h.db, store) });
+    await agent.start();
+    scheduler = createScheduler({ db: t.h.db, bus: t.h.bus, config, logger: silentLogger, identity: 'test:scheduler2' });
+    await scheduler.start();
+  });
+  after(async () => {
+    await scheduler.stop();
+    await agent.stop();
+    await t.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const act = (uuid: string, body: unknown, token = 'member-a') => t.call('POST', `/compute/v2.1/servers/${uuid}/action`, token, body);
+  const settled = async (uuid: string) => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const row = await getInstance(t.h.db, uuid);
+      if (row && row.task_state === null && row.vm_state !== 'building') return row;
+      if (Date.now() > deadline) throw new Error(`server ${uuid} did not settle`);
+      await new Promise<void>((resolve) => {
+        const off = t.h.bus.subscribe('instances', () => {
+          off();
+          resolve();
+        });
+        setTimeout(() => {
+          off();
+          resolve();
+        }, 10).unref();
+      });
+    }
+  };
+  const boot = async (name: string) => {
+    const res = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ name }));
+    assert.equal(res.status, 202, res.text);
+    const uuid = str(res.body, 'server', 'id');
+    await settled(uuid);
+    return uuid;
+  };
+
+  it('SHELVED keeps the server on its host, powered off; unshelve powers it on there', async () => {
+    const uuid = await boot('keep');
+    assert.equal((await act(uuid, { shelve: {} })).status, 202);
+    const shelved = await settled(uuid);
+    assert.equal(shelved.vm_state, 'shelved');
+    assert.equal(shelved.host, 'c2');
+    assert.equal(driver.vms().find((v) => v.uuid === uuid)?.powerState, 4, 'powered off, still on the hypervisor');
+    assert.equal((await act(uuid, { unshelve: null })).status, 202);
+    const back = await settled(uuid);
+    assert.equal(back.vm_state, 'active');
+    assert.equal(driver.vms().find((v) => v.uuid === uuid)?.powerState, 1);
+    assert.deepEqual(await getSystemMetadata(t.h.db, uuid), {});
+  });
+
+  it('shelveOffload frees the node; an unshelve with no room left stays SHELVED_OFFLOADED with a fault', async () => {
+    const [first] = (await t.h.db.selectFrom('instances').select('uuid').where('display_name', '=', 'keep').execute()).map((r) => r.uuid);
+    const uuid = first ?? '';
+    assert.equal((await act(uuid, { shelve: null })).status, 202);
+    assert.equal((await settled(uuid)).vm_state, 'shelved');
+    assert.equal((await act(uuid, { shelveOffload: null }, 'admin')).status, 202);
+    const off = await settled(uuid);
+    assert.equal(off.vm_state, 'shelved_offloaded');
+    assert.equal(off.host, null);
+    const other = await boot('taker');
+    assert.equal((await getInstance(t.h.db, other))?.vm_state, 'active', 'the freed vCPU was used');
+    assert.equal((await act(uuid, { unshelve: null })).status, 202);
+    const failed = await settled(uuid);
+    assert.equal(failed.vm_state, 'shelved_offloaded');
+    assert.equal(failed.host, null);
+    assert.match((await latestInstanceFault(t.h.db, uuid))?.message ?? '', /No valid host/);
+    assert.equal(await getAllocation(t.h.db, uuid), undefined);
+    assert.ok((await getSystemMetadata(t.h.db, uuid))['shelved_image_id'], 'the shelved image is kept for a later unshelve');
+  });
+});
