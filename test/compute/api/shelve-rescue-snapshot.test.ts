@@ -204,6 +204,19 @@ describe('compute API: shelve, snapshots, rescue, password, console output (fake
     assert.deepEqual(await eventsOf(uuid, 'unshelve'), [{ event: 'compute_unshelve_instance', result: 'Success' }]);
   });
 
+  it('a shelve whose snapshot fails leaves the server ACTIVE and running, deletes the half-made image and records a fault', async () => {
+    const uuid = await boot('shelf-fail');
+    driver.inject({ op: 'snapshot', uuid, message: 'datastore full' });
+    assert.equal((await act(uuid, { shelve: null })).status, 202);
+    const row = await settled(uuid);
+    const imageId = (await t.h.db.selectFrom('images').select('id').where('name', '=', 'shelf-fail-shelved').executeTakeFirstOrThrow()).id;
+    assert.deepEqual([row.vm_state, row.power_state, row.host], ['active', 1, 'c1']);
+    assert.equal(driver.vms().find((v) => v.uuid === uuid)?.powerState, 1);
+    assert.equal((await image(imageId))?.deleted, 1);
+    assert.equal((await latestInstanceFault(t.h.db, uuid))?.message, 'datastore full');
+    assert.deepEqual(await getSystemMetadata(t.h.db, uuid), {});
+  });
+
   it('unshelve of an ACTIVE server is 409; a paused server can be shelved', async () => {
     const uuid = await boot('paused');
     const res = await act(uuid, { unshelve: null });
@@ -464,5 +477,81 @@ describe('compute API: shelve with shelved_offload_time = -1, shelveOffload, and
     assert.match((await latestInstanceFault(t.h.db, uuid))?.message ?? '', /No valid host/);
     assert.equal(await getAllocation(t.h.db, uuid), undefined);
     assert.ok((await getSystemMetadata(t.h.db, uuid))['shelved_image_id'], 'the shelved image is kept for a later unshelve');
+  });
+});
+
+describe('compute API: a driver without snapshots, rescue, passwords or console logs (as VMware today)', () => {
+  let t: ComputeHarness;
+  let agent: ComputeAgent;
+  let scheduler: Scheduler;
+
+  before(async () => {
+    t = await startHarness();
+    const config = configFromText(`[DEFAULT]\nhost = c3\nreserved_host_memory_mb = 0\n[fake]\nnodes = 1\n`).config;
+    const fake = new FakeDriver({ ...config.fake, host: 'c3' });
+    const missing = new Set<PropertyKey>(['snapshot', 'rescue', 'unrescue', 'setAdminPassword', 'getConsoleOutput', 'triggerCrashDump']);
+    // The fake driver with the optional methods taken away.
+    const driver = new Proxy(fake, {
+      get(target, prop) {
+        if (missing.has(prop)) return undefined;
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    await t.h.db.updateTable('images').set({ location: 'nowhere', disk_format: 'raw' }).where('id', '=', IMAGE_ID).execute();
+    const images = { get: async () => ({ id: IMAGE_ID, name: 'i', diskFormat: 'raw', containerFormat: 'bare', size: 0, virtualSize: 0, properties: {}, open: async () => Readable.from([]) }), remove: async (id: string) => {
+      await t.h.db.updateTable('images').set({ deleted: 1, status: 'deleted' }).where('id', '=', id).execute();
+    } };
+    agent = createComputeAgent({ db: t.h.db, bus: t.h.bus, config, logger: silentLogger, driver, images });
+    await agent.start();
+    scheduler = createScheduler({ db: t.h.db, bus: t.h.bus, config, logger: silentLogger, identity: 'test:scheduler3' });
+    await scheduler.start();
+  });
+  after(async () => {
+    await scheduler.stop();
+    await agent.stop();
+    await t.close();
+  });
+
+  const act = (uuid: string, body: unknown) => t.call('POST', `/compute/v2.1/servers/${uuid}/action`, 'member-a', body);
+  const settled = async (uuid: string) => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const row = await getInstance(t.h.db, uuid);
+      if (row && row.task_state === null && row.vm_state !== 'building') return row;
+      if (Date.now() > deadline) throw new Error(`server ${uuid} did not settle`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
+  it('each action ends with an Error event and a fault naming what is unsupported; the server keeps its state; console output is 501', async () => {
+    const res = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ name: 'vm' }));
+    const uuid = str(res.body, 'server', 'id');
+    assert.equal((await settled(uuid)).vm_state, 'active');
+    const snap = await act(uuid, { createImage: { name: 'no' } });
+    assert.equal(snap.status, 202);
+    const loc = String(snap.headers['location'] ?? '');
+    assert.equal((await settled(uuid)).vm_state, 'active');
+    assert.equal((await latestInstanceFault(t.h.db, uuid))?.message, 'snapshot is not supported by the fake driver');
+    const img = await t.h.db.selectFrom('images').select('deleted').where('id', '=', loc.slice(loc.lastIndexOf('/') + 1)).executeTakeFirst();
+    assert.equal(img?.deleted, 1, 'the queued image is deleted');
+    for (const [body, message] of [
+      [{ rescue: null }, 'rescue is not supported by the fake driver'],
+      [{ changePassword: { adminPass: 'x-Secret-9' } }, 'changePassword (set_admin_password) is not supported by the fake driver'],
+      [{ shelve: null }, 'snapshot is not supported by the fake driver'],
+    ] as const) {
+      assert.ok([200, 202].includes((await act(uuid, body)).status));
+      const row = await settled(uuid);
+      assert.equal(row.vm_state, 'active', JSON.stringify(body));
+      assert.equal(row.power_state, 1, `${JSON.stringify(body)}: still running`);
+      assert.equal((await latestInstanceFault(t.h.db, uuid))?.message, message);
+    }
+    assert.deepEqual(await getSystemMetadata(t.h.db, uuid), {}, 'no password or image id left behind');
+    const a = await latestInstanceAction(t.h.db, uuid, 'rescue');
+    const events = await t.h.db.selectFrom('instance_action_events').select(['event', 'result']).where('action_id', '=', a?.id ?? -1).execute();
+    assert.deepEqual(events, [{ event: 'compute_rescue_instance', result: 'Error' }]);
+    const out = await act(uuid, { 'os-getConsoleOutput': { length: 5 } });
+    assert.equal(out.status, 501);
+    assert.equal(at(out.body, 'notImplemented', 'message'), 'Unable to get console log, functionality not implemented');
   });
 });

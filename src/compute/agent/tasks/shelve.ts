@@ -4,6 +4,7 @@ import { getSystemMetadata, setSystemMetadata } from '../../../db/repos/instance
 import { addInstanceFault, getInstanceMetadata, updateInstance } from '../../../db/repos/instances.js';
 import type { InstanceRow } from '../../../db/schema.js';
 import { now } from '../../../db/time.js';
+import { UnsupportedOperationError } from '../../drivers/driver.js';
 import { PowerState, TaskState, VmState } from '../../states.js';
 import { refreshConsole } from '../console-publisher.js';
 import { GuardLost, guardedTransaction, type AgentContext } from '../context.js';
@@ -38,10 +39,18 @@ export async function shelveTask(ctx: AgentContext, row: InstanceRow): Promise<v
     event: 'compute_shelve_instance',
     taskStates: [TaskState.SHELVING, TaskState.SHELVING_IMAGE_PENDING_UPLOAD, TaskState.SHELVING_IMAGE_UPLOADING],
     run: async (step) => {
+      // A driver without snapshots refuses before the guest is shut down.
+      if (imageId !== undefined && !driver.snapshot) throw new UnsupportedOperationError('snapshot', driver.type);
       await driver.powerOff(instanceRef(row), { timeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS }, signal);
       // A volume-backed server has no image to make (Nova leaves shelved_image_id out); ours always have one.
       if (imageId !== undefined) {
-        await uploadSnapshot(ctx, row, imageId, step, { pending: TaskState.SHELVING_IMAGE_PENDING_UPLOAD, uploading: TaskState.SHELVING_IMAGE_UPLOADING });
+        try {
+          await uploadSnapshot(ctx, row, imageId, step, { pending: TaskState.SHELVING_IMAGE_PENDING_UPLOAD, uploading: TaskState.SHELVING_IMAGE_UPLOADING });
+        } catch (err) {
+          // The server stays as it was: a running one runs again (best effort; the fault says why shelve failed).
+          if (row.vm_state === VmState.ACTIVE && !signal.aborted) await driver.powerOn(instanceRef(row), signal).catch(() => undefined);
+          throw err;
+        }
       }
       await setSystemMetadata(db, row.uuid, { [SHELVED_AT_KEY]: now(), [SHELVED_HOST_KEY]: host });
       return { vm_state: VmState.SHELVED, power_state: PowerState.SHUTDOWN, ...(offloadNow ? { task_state: TaskState.SHELVING_OFFLOADING } : {}) };
