@@ -14,7 +14,7 @@ import { ImageCache } from './image-cache.js';
 import { instanceState } from './lookup.js';
 import * as power from './power.js';
 import { HYPERVISOR_TYPE, hypervisorVersion, nodeResources } from './resources.js';
-import { consoleOutput, snapshot } from './snapshot.js';
+import { consoleOutput, injectNmi, snapshot } from './snapshot.js';
 import { spawn } from './spawn.js';
 import { checkInstancesPath, checkVirtType, connectError } from './startup-checks.js';
 import { Virsh } from './virsh.js';
@@ -107,13 +107,17 @@ export class LibvirtDriver implements ComputeDriver {
     return listInstanceStates(this.#context().virsh, signal);
   }
 
-  /** createImage / createBackup / shelve: the root disk flattened to qcow2 (rescue and passwords are not offered yet). */
+  /** createImage / createBackup / shelve: the root disk flattened to qcow2 (rescue and passwords are not offered yet: no guest agent). */
   snapshot(instance: InstanceRef, signal: AbortSignal): Promise<SnapshotData> {
     return snapshot(this.#context(), instance, signal);
   }
 
   getConsoleOutput(instance: InstanceRef, signal: AbortSignal): Promise<string> {
     return consoleOutput(this.#context(), instance, signal);
+  }
+
+  triggerCrashDump(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    return injectNmi(this.#context(), instance, signal);
   }
 
   getVncConsole(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole> {

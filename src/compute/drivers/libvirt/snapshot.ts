@@ -55,3 +55,11 @@ export async function consoleOutput(ctx: LibvirtContext, instance: InstanceRef, 
     throw new DriverError('console_unavailable', `instance ${instance.uuid} has no console log yet`, { cause: err });
   }
 }
+
+/** trigger_crash_dump: an NMI into the running guest (`virsh inject-nmi`); a guest configured for kdump dumps its memory. */
+export async function injectNmi(ctx: LibvirtContext, instance: InstanceRef, signal: AbortSignal): Promise<void> {
+  if ((await existingState(ctx, instance, signal)) !== PowerState.RUNNING) {
+    throw new DriverError('instance_not_running', `instance ${instance.uuid} is not running: no NMI can be injected`);
+  }
+  await ctx.virsh.run(['inject-nmi', domainName(instance.uuid)], signal);
+}

@@ -21,8 +21,8 @@ function qemuImgInfo(path: string): Promise<Record<string, unknown>> {
   });
 }
 
-/** createImage/shelve's snapshot and os-getConsoleOutput on a real guest through a private libvirtd. */
-describe('libvirt driver: snapshot and console output', () => {
+/** createImage/shelve's snapshot, os-getConsoleOutput and trigger_crash_dump on a real guest through a private libvirtd. */
+describe('libvirt driver: snapshot, console output and NMI', () => {
   let lv: TestLibvirtd;
   let driver: LibvirtDriver;
   let ref: InstanceRef;
@@ -73,6 +73,11 @@ describe('libvirt driver: snapshot and console output', () => {
     assert.equal(info['backing-filename'], undefined, 'flattened: no backing file');
     const left = (await readdir(join(instancesPath, ref.uuid))).filter((f) => f.startsWith('snapshot-'));
     assert.deepEqual(left, []);
+  });
+
+  it('triggerCrashDump injects an NMI into the running guest, which keeps running', async () => {
+    await driver.triggerCrashDump(ref, t());
+    assert.equal(await domstate(lv.uri, domain), 'running');
   });
 
   it('getConsoleOutput of an unknown instance fails with a clear error', async () => {
