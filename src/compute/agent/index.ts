@@ -7,6 +7,7 @@ import type { Logger } from '../../log.js';
 import type { ComputeDriver, ImageCacheAgeingReport, ImageProvider } from '../drivers/driver.js';
 import type { AgentContext } from './context.js';
 import { serveConsoleOutput } from './console-output.js';
+import { offloadExpiredShelved } from './shelved-offload.js';
 import { ageImageCache } from './image-cache-ageing.js';
 import { syncPowerStates } from './power-sync.js';
 import { recover } from './recovery.js';
@@ -101,6 +102,11 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
       periodic('power state sync', config.DEFAULT.sync_power_state_interval, async () => {
         if ((await syncPowerStates(ctx)) > 0) loop.wake();
       });
+      if (config.DEFAULT.shelved_offload_time > 0) {
+        periodic('shelved offload', config.DEFAULT.shelved_poll_interval, async () => {
+          if ((await offloadExpiredShelved(ctx)) > 0) loop.wake();
+        });
+      }
       if (driver.ageImageCache !== undefined) periodic('image cache ageing', config.image_cache.manager_interval, () => ageImageCache(ctx));
       periodic('task scan', deps.scanIntervalSeconds ?? config.DEFAULT.report_interval, async () => loop.wake());
       loop.wake();

@@ -555,3 +555,48 @@ describe('compute API: a driver without snapshots, rescue, passwords or console 
     assert.equal(at(out.body, 'notImplemented', 'message'), 'Unable to get console log, functionality not implemented');
   });
 });
+
+describe('compute agent: shelved_offload_time > 0 offloads a shelved server once it is due', () => {
+  let t: ComputeHarness;
+  let agent: ComputeAgent;
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pv-shelve4-'));
+    t = await startHarness();
+    const config = configFromText(`[DEFAULT]\nhost = c4\nreserved_host_memory_mb = 0\nshelved_offload_time = 1\nshelved_poll_interval = 1\n[fake]\nnodes = 1\n`).config;
+    const driver = new FakeDriver({ ...config.fake, host: 'c4' });
+    const store = new FileImageStore(dir);
+    const put = await store.put(Readable.from([Buffer.alloc(4096)]));
+    await t.h.db.updateTable('images').set({ location: put.location, disk_format: 'raw', size: put.size }).where('id', '=', IMAGE_ID).execute();
+    agent = createComputeAgent({ db: t.h.db, bus: t.h.bus, config, logger: silentLogger, driver, images: createImageProvider(t.h.db, store) });
+    await agent.start();
+  });
+  after(async () => {
+    await agent.stop();
+    await t.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('SHELVED first, SHELVED_OFFLOADED after the offload time, with a shelveOffload action', async () => {
+    // Placed by hand (no scheduler here): an ACTIVE server on the agent's node.
+    const res = await t.call('POST', '/compute/v2.1/servers', 'member-a', SERVER({ name: 'due' }));
+    const uuid = str(res.body, 'server', 'id');
+    const node = 'c4-fake-1';
+    await t.h.db.updateTable('instances').set({ host: 'c4', node, availability_zone: 'nova', task_state: 'spawning' }).where('uuid', '=', uuid).execute();
+    await t.h.bus.notify('instances', 'c4');
+    const until = async (vm: string, ms: number) => {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const row = await getInstance(t.h.db, uuid);
+        if (row?.vm_state === vm && row.task_state === null) return row;
+        if (Date.now() > deadline) throw new Error(`server did not reach ${vm}: ${row?.vm_state}/${String(row?.task_state)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await until('active', 5_000);
+    assert.equal((await t.call('POST', `/compute/v2.1/servers/${uuid}/action`, 'member-a', { shelve: null })).status, 202);
+    assert.equal((await until('shelved', 5_000)).host, 'c4');
+    assert.equal((await until('shelved_offloaded', 5_000)).host, null);
+    assert.ok(await latestInstanceAction(t.h.db, uuid, 'shelveOffload'));
+  });
+});
