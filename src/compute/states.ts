@@ -48,6 +48,25 @@ export const TaskState = {
   REBUILDING: 'rebuilding',
   REBUILD_BLOCK_DEVICE_MAPPING: 'rebuild_block_device_mapping',
   REBUILD_SPAWNING: 'rebuild_spawning',
+  // Snapshots (createImage, createBackup) and shelve, as Nova names them.
+  IMAGE_SNAPSHOT_PENDING: 'image_snapshot_pending',
+  IMAGE_PENDING_UPLOAD: 'image_pending_upload',
+  IMAGE_UPLOADING: 'image_uploading',
+  IMAGE_BACKUP: 'image_backup',
+  SHELVING: 'shelving',
+  SHELVING_IMAGE_PENDING_UPLOAD: 'shelving_image_pending_upload',
+  SHELVING_IMAGE_UPLOADING: 'shelving_image_uploading',
+  SHELVING_OFFLOADING: 'shelving_offloading',
+  UNSHELVING: 'unshelving',
+  RESCUING: 'rescuing',
+  UNRESCUING: 'unrescuing',
+  UPDATING_PASSWORD: 'updating_password',
+  /**
+   * Not a Nova task state: Nova casts trigger_crash_dump to the compute service without
+   * one. Here the database is the only way to hand work to an agent, so the NMI waits in
+   * this task_state for the few milliseconds until the agent has sent it.
+   */
+  CRASH_DUMPING: 'trigger_crash_dump',
 } as const;
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 
@@ -159,6 +178,14 @@ export function vmStatesForStatus(status: string): readonly VmState[] {
       return [VmState.RESIZED];
     case 'REBUILD':
       return [VmState.ACTIVE, VmState.STOPPED, VmState.ERROR];
+    case 'SHELVED':
+      return [VmState.SHELVED];
+    case 'SHELVED_OFFLOADED':
+      return [VmState.SHELVED_OFFLOADED];
+    case 'RESCUE':
+      return [VmState.RESCUED];
+    case 'SOFT_DELETED':
+      return [VmState.SOFT_DELETED];
     default:
       return [];
   }

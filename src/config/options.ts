@@ -33,6 +33,12 @@ export const SCHEMA = {
     sync_power_state_interval: opt.int(600, 'Seconds between power-state syncs with the hypervisor; -1 disables.', { min: -1 }),
     allow_resize_to_same_host: opt.bool(false, 'Allow a resize to choose the host the server is on (a cold migration never does).'),
     resize_confirm_window: opt.int(0, 'Seconds after which a resize or cold migration waiting in VERIFY_RESIZE is confirmed automatically; 0 disables.', { min: 0 }),
+    shelved_offload_time: opt.int(
+      0,
+      'Seconds a SHELVED server keeps its hypervisor resources before it is offloaded: 0 offloads at once (SHELVED_OFFLOADED), -1 never (shelveOffload does it on request); a positive value is checked every shelved_poll_interval.',
+      { min: -1 },
+    ),
+    shelved_poll_interval: opt.int(3600, 'Seconds between checks for shelved servers to offload (with shelved_offload_time > 0); <= 0 disables.', { min: -1 }),
     reclaim_instance_interval: opt.int(0, 'Accepted for compatibility; soft delete is not supported.', { ignoredBecause: 'soft delete is not supported: deletes are immediate' }),
     flat_network_bridge: opt.str('br100', 'Bridge (VMware: port group) for flat networking.'),
     vlan_interface: opt.strOrNull('Physical interface (VMware: vSwitch uplink) for VLAN networks.'),

@@ -17,8 +17,10 @@ export interface Bus {
  * - `instances`: payload is the owning host (or '' for unscheduled work): agents wake up.
  * - `scheduler`: payload is an instance uuid that needs a placement.
  * - `nodes`: payload is a compute node name whose resources changed.
+ * - `console_output`: payload `<host> <uuid>` asks that host's agent to read the instance's
+ *   console log into instance_console_output; `done <uuid>` says it did.
  */
-export type BusChannel = 'instances' | 'scheduler' | 'nodes';
+export type BusChannel = 'instances' | 'scheduler' | 'nodes' | 'console_output';
 
 export class LocalBus implements Bus {
   readonly #events = new EventEmitter();

@@ -149,7 +149,7 @@ class PgBus implements Bus {
     // A broken listener connection must not crash the process: periodic scans keep things moving.
     listener.on('error', () => undefined);
     const bus = new PgBus(listener, pool);
-    for (const c of ['instances', 'scheduler', 'nodes'] satisfies BusChannel[]) await listener.query(`LISTEN ${CHANNEL_PREFIX}${c}`);
+    for (const c of ['instances', 'scheduler', 'nodes', 'console_output'] satisfies BusChannel[]) await listener.query(`LISTEN ${CHANNEL_PREFIX}${c}`);
     return bus;
   }
 

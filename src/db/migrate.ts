@@ -12,6 +12,7 @@ import { identityExtra } from './migrations/0008-identity-extra.js';
 import { consoleTokens } from './migrations/0010-console.js';
 import { dashboard } from './migrations/0011-dashboard.js';
 import { migrations as migrationRecords } from './migrations/0012-migrations.js';
+import { shelve } from './migrations/0013-shelve.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -27,6 +28,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0010-console': consoleTokens(dialect),
     '0011-dashboard': dashboard(dialect),
     '0012-migrations': migrationRecords(dialect),
+    '0013-shelve': shelve(dialect),
   };
 }
 

@@ -35,6 +35,10 @@ export interface Database {
   console_auth_tokens: ConsoleAuthTokenTable;
   migrations: MigrationTable;
   instance_diagnostics: InstanceDiagnosticsTable;
+
+  instance_system_metadata: InstanceSystemMetadataTable;
+  instance_tags: InstanceTagTable;
+  instance_console_output: InstanceConsoleOutputTable;
 }
 
 export type Bool = 0 | 1;
@@ -413,6 +417,29 @@ export interface InstanceDiagnosticsTable {
   error: string | null;
   updated_at: string;
 }
+
+/** Facts the system keeps about an instance (Nova's instance_system_metadata; migration 0013-shelve). */
+export interface InstanceSystemMetadataTable {
+  instance_uuid: string;
+  key: string;
+  value: string;
+}
+
+/** Server tags (microversion 2.26; migration 0013-shelve). */
+export interface InstanceTagTable {
+  instance_uuid: string;
+  tag: string;
+}
+
+/** The console log an agent last read for an instance, or why it could not (migration 0013-shelve). */
+export interface InstanceConsoleOutputTable {
+  instance_uuid: string;
+  output: string | null;
+  /** A stable error code ('not_implemented', ...) when the driver could not give the log. */
+  error: string | null;
+  updated_at: string;
+}
+
 export type ProjectRow = Selectable<ProjectTable>;
 export type UserRow = Selectable<UserTable>;
 export type ServiceRow = Selectable<ServiceTable>;

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { addAbortSignal, type Readable } from 'node:stream';
 import type { ImageProvider, ImageSource } from '../compute/drivers/driver.js';
 import type { Db } from '../db/database.js';
-import { getImage, imageProperties } from '../db/repos/images.js';
+import { deleteImage, getImage, imageProperties, updateImage } from '../db/repos/images.js';
 import { ConflictError, NotFoundError, PolyvisorError } from '../errors.js';
 import type { ImageStore } from './store/image-store.js';
 import { qemuSourceFormat, variantFor } from './variants/variant-format.js';
@@ -24,6 +24,40 @@ import type { ConvertTarget } from './convert/qemu-img.js';
 export function createImageProvider(db: Db, store: ImageStore, options: { variants?: VariantCache; formats?: readonly string[] } = {}): ImageProvider {
   const variants = options.variants ?? (store.variantsDirectory === undefined ? undefined : new VariantCache(store.variantsDirectory));
   return {
+    /**
+     * A snapshot's bits for the image the Compute API created (queued): saving while they
+     * stream into the store, then active with size and checksums, as an upload through the
+     * Image API would leave it. The bits come from a hypervisor, not a user, so no content
+     * inspector runs. A failure puts the image back to queued with nothing stored.
+     */
+    async upload(imageId, data, formats, signal) {
+      const claimed = await updateImage(db, imageId, ['queued'], { status: 'saving', disk_format: formats.diskFormat, container_format: formats.containerFormat });
+      if (!claimed) throw new ConflictError(`Image ${imageId} is not queued (deleted, or uploaded already): the snapshot has nowhere to go.`, { image: imageId });
+      let result;
+      try {
+        result = await store.put(data, { signal });
+      } catch (err) {
+        await updateImage(db, imageId, ['saving'], { status: 'queued' });
+        throw err;
+      }
+      const done = await updateImage(db, imageId, ['saving'], {
+        status: 'active',
+        size: result.size,
+        virtual_size: formats.diskFormat === 'raw' ? result.size : null,
+        checksum: result.md5,
+        os_hash_algo: 'sha512',
+        os_hash_value: result.sha512,
+        location: result.location,
+      });
+      if (!done) {
+        await store.delete(result.location);
+        throw new ConflictError(`Image ${imageId} was deleted while the snapshot was uploading; the data was discarded.`, { image: imageId });
+      }
+    },
+    async remove(imageId) {
+      const row = await deleteImage(db, imageId);
+      if (row?.location) await store.delete(row.location);
+    },
     async get(imageId: string, signal: AbortSignal): Promise<ImageSource> {
       signal.throwIfAborted();
       const row = await getImage(db, imageId);

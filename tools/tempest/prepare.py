@@ -133,11 +133,14 @@ cold_migration = true
 live_migration = true
 # A live migration moves the instance's disks with it on every driver that offers it.
 block_migration_for_live_migration = true
-shelve = false
-snapshot = false
-rescue = false
-change_password = false
-console_output = false
+shelve = true
+snapshot = true
+rescue = true
+# Rescue from an image of the user's choice works (rescue_image_ref; hw_rescue_* are kept as image
+# properties), but tempest makes that image through the /v2.1/images proxy: turn on with it.
+stable_rescue = false
+change_password = true
+console_output = true
 interface_attach = false
 metadata_service = false
 config_drive = false

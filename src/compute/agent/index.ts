@@ -7,6 +7,8 @@ import type { Logger } from '../../log.js';
 import type { ComputeDriver, ImageCacheAgeingReport, ImageProvider } from '../drivers/driver.js';
 import type { AgentContext } from './context.js';
 import { destroyEvacuatedInstances } from './evacuated-cleanup.js';
+import { serveConsoleOutput } from './console-output.js';
+import { offloadExpiredShelved } from './shelved-offload.js';
 import { ageImageCache } from './image-cache-ageing.js';
 import { syncPowerStates } from './power-sync.js';
 import { recover } from './recovery.js';
@@ -60,6 +62,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
   const loop = new TaskLoop(ctx, deps.concurrency ?? 32);
   const timers: NodeJS.Timeout[] = [];
   let unsubscribe: (() => void) | undefined;
+  let unsubscribeConsole: (() => void) | undefined;
   let serviceId = 0;
   let started = false;
 
@@ -97,6 +100,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
       unsubscribe = bus.subscribe('instances', (payload) => {
         if (payload === host || payload === '') loop.wake();
       });
+      unsubscribeConsole = serveConsoleOutput(ctx);
       periodic('heartbeat', config.DEFAULT.report_interval, async () => {
         if (!(await heartbeat(db, serviceId))) await register();
         await report();
@@ -104,6 +108,11 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
       periodic('power state sync', config.DEFAULT.sync_power_state_interval, async () => {
         if ((await syncPowerStates(ctx)) > 0) loop.wake();
       });
+      if (config.DEFAULT.shelved_offload_time > 0) {
+        periodic('shelved offload', config.DEFAULT.shelved_poll_interval, async () => {
+          if ((await offloadExpiredShelved(ctx)) > 0) loop.wake();
+        });
+      }
       if (driver.ageImageCache !== undefined) periodic('image cache ageing', config.image_cache.manager_interval, () => ageImageCache(ctx));
       if (config.DEFAULT.resize_confirm_window > 0) {
         periodic('resize auto-confirm', config.DEFAULT.report_interval, () => confirmOldResizes(ctx, config.DEFAULT.resize_confirm_window));
@@ -117,6 +126,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
       started = false;
       for (const t of timers.splice(0)) clearInterval(t);
       unsubscribe?.();
+      unsubscribeConsole?.();
       abort.abort();
       await loop.stop();
     },

@@ -18,6 +18,8 @@ import { migrationRoutes } from './servers/migration-routes.js';
 import { diagnosticsRoute } from './servers/diagnostics-route.js';
 import { serverActionRoutes } from './servers/server-actions.js';
 import { serverMetadataRoutes } from './servers/server-metadata.js';
+import { serverPasswordRoutes } from './servers/server-password.js';
+import { serverTagRoutes } from './servers/server-tags.js';
 import { serverRoutes } from './servers/server-routes.js';
 import { schemaErrorFormatter } from './validation.js';
 import { versionDocRoute, versionRootRoute } from './versions.js';
@@ -38,6 +40,8 @@ function v21Routes(app: FastifyInstance, deps: ComputeDeps, withVersionDoc: bool
   instanceActionRoutes(app, deps);
   migrationRoutes(app, deps);
   diagnosticsRoute(app, deps);
+  serverTagRoutes(app, deps);
+  serverPasswordRoutes(app, deps);
   flavorRoutes(app, deps);
   extraSpecsRoutes(app, deps);
   flavorAccessRoutes(app, deps);

@@ -59,6 +59,26 @@ export interface ComputeDriver {
   /** Optional: Nova's standard diagnostics (microversion 2.48) of one instance. */
   getDiagnostics?(instance: InstanceRef, signal: AbortSignal): Promise<InstanceDiagnostics>;
 
+  /**
+   * Optional (createImage, createBackup, shelve): the instance's root disk as it is now,
+   * streamed in `diskFormat` for the image service. The instance keeps running (drivers
+   * may pause it briefly); `release` removes anything the driver staged for the stream.
+   */
+  snapshot?(instance: InstanceRef, signal: AbortSignal): Promise<SnapshotData>;
+  /**
+   * Optional (rescue): boots the instance from `image` with its own disk attached as a
+   * second disk; `adminPassword` is for the rescue system (drivers that cannot inject it ignore it).
+   */
+  rescue?(instance: InstanceSpec, image: ImageSource, adminPassword: string | null, signal: AbortSignal): Promise<void>;
+  /** Optional (unrescue): back to the instance's own disk, running. Succeeds when not rescued. */
+  unrescue?(instance: InstanceRef, signal: AbortSignal): Promise<void>;
+  /** Optional (changePassword): sets the guest's administrator password (through a guest agent). */
+  setAdminPassword?(instance: InstanceRef, password: string, signal: AbortSignal): Promise<void>;
+  /** Optional (os-getConsoleOutput): the guest's serial console log, as text. */
+  getConsoleOutput?(instance: InstanceRef, signal: AbortSignal): Promise<string>;
+  /** Optional (trigger_crash_dump): injects an NMI into the guest. */
+  triggerCrashDump?(instance: InstanceRef, signal: AbortSignal): Promise<void>;
+
   /** Optional: a console the dashboard's proxy can connect to. */
   getVncConsole?(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole>;
 
@@ -141,6 +161,15 @@ export interface ImageSource {
   open(format: string | null, signal: AbortSignal): Promise<Readable>;
 }
 
+/** A snapshot's bits, for the image service. */
+export interface SnapshotData {
+  readonly data: Readable;
+  readonly diskFormat: string;
+  readonly containerFormat: string;
+  /** Removes what the driver staged for the stream (a temporary file); called after the upload, success or not. */
+  release(): Promise<void>;
+}
+
 export interface SpawnResult {
   readonly driverInfo: Readonly<Record<string, unknown>>;
 }
@@ -206,4 +235,11 @@ export class UnsupportedOperationError extends DriverError {
 /** Finds an image for a spawn; the composition root wires the image service's implementation in. */
 export interface ImageProvider {
   get(imageId: string, signal: AbortSignal): Promise<ImageSource>;
+  /**
+   * Optional (snapshots): stores `data` as the bits of a queued image the Compute API
+   * created, and makes it active with the given formats. Throws when the image is gone.
+   */
+  upload?(imageId: string, data: Readable, formats: { diskFormat: string; containerFormat: string }, signal: AbortSignal): Promise<void>;
+  /** Optional: deletes an image and its bits (backup rotation, a used shelved snapshot); succeeds when it is gone. */
+  remove?(imageId: string): Promise<void>;
 }

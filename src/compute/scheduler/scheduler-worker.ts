@@ -40,9 +40,13 @@ export interface WorkerOptions {
 
 type PlaceOutcome = { host: string } | 'failed' | 'gone';
 
+/** Task states of instances waiting for a host: a build, and the unshelve of an offloaded server. */
+const SCHEDULABLE_TASKS: string[] = [TaskState.SCHEDULING, TaskState.UNSHELVING];
+
 interface LeasedInstance {
   uuid: string;
   version: number;
+  task_state: string | null;
   flavor: string;
   requested_availability_zone: string | null;
   retry_nodes: string;
@@ -150,7 +154,9 @@ export class SchedulerWorker {
     const candidates = await db
       .selectFrom('instances')
       .select('uuid')
-      .where('task_state', '=', TaskState.SCHEDULING)
+      // An offloaded server being unshelved waits for a host too (task 'unshelving', no host).
+      .where('task_state', 'in', SCHEDULABLE_TASKS)
+      .where('host', 'is', null)
       .where(sql<number>`${sql.ref('deleted')} + 0`, '=', 0)
       .where(leasable)
       .orderBy('created_at')
@@ -167,7 +173,8 @@ export class SchedulerWorker {
       )
       // Re-checked on each row (with PostgreSQL, after waiting for a concurrent scheduler that
       // leased it first, so only one wins). The expressions keep SQLite on the primary key.
-      .where(sql<string>`coalesce(${sql.ref('task_state')}, '')`, '=', TaskState.SCHEDULING)
+      .where(sql<string>`coalesce(${sql.ref('task_state')}, '')`, 'in', SCHEDULABLE_TASKS)
+      .where('host', 'is', null)
       .where(sql<number>`${sql.ref('deleted')} + 0`, '=', 0)
       .where(leasable)
       .returning('uuid')
@@ -179,6 +186,7 @@ export class SchedulerWorker {
       .select([
         'instances.uuid',
         'instances.version',
+        'instances.task_state',
         'instances.flavor',
         'instances.requested_availability_zone',
         'instances.retry_nodes',
@@ -244,6 +252,7 @@ export class SchedulerWorker {
 
   /** ERROR with a fault; the create action gets the scheduler's failed event. */
   async #fail(trx: Db, row: LeasedInstance, message: string, details: string): Promise<PlaceOutcome> {
+    if (row.task_state === TaskState.UNSHELVING) return this.#failUnshelve(trx, row, message, details);
     const updated = await updateInstance(
       trx,
       row.uuid,
@@ -255,6 +264,25 @@ export class SchedulerWorker {
     const action = await latestInstanceAction(trx, row.uuid, 'create');
     if (action) {
       const ev = await startActionEvent(trx, action.id, 'conductor_schedule_and_build_instances', this.#o.schedulerHost);
+      await finishActionEvent(trx, ev, 'Error', message);
+    }
+    this.#o.logger.info({ instance: row.uuid }, message);
+    return 'failed';
+  }
+
+  /** An unshelve with no host for it: the server stays SHELVED_OFFLOADED (as in Nova), with a fault and a failed event. */
+  async #failUnshelve(trx: Db, row: LeasedInstance, message: string, details: string): Promise<PlaceOutcome> {
+    const updated = await updateInstance(
+      trx,
+      row.uuid,
+      { taskState: TaskState.UNSHELVING, host: null, version: row.version },
+      { task_state: null, lease_owner: null, lease_expires_at: null },
+    );
+    if (!updated) return 'gone';
+    await addInstanceFault(trx, { instanceUuid: row.uuid, code: 500, message, details, host: null });
+    const action = await latestInstanceAction(trx, row.uuid, 'unshelve');
+    if (action) {
+      const ev = await startActionEvent(trx, action.id, 'conductor_unshelve_instance', this.#o.schedulerHost);
       await finishActionEvent(trx, ev, 'Error', message);
     }
     this.#o.logger.info({ instance: row.uuid }, message);

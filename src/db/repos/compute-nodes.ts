@@ -217,8 +217,9 @@ const placeInstance = new QueryTemplate(['uuid', 'version', 'host', 'node', 'zon
     .set((eb) => ({ version: eb('version', '+', 1) }))
     .where('uuid', '=', p.uuid)
     .where('deleted', '=', 0)
-    .where('vm_state', '=', 'building')
-    .where('task_state', '=', 'scheduling')
+    // A build, or the unshelve of an offloaded server (h-shelve); the version pins which.
+    .where('vm_state', 'in', ['building', 'shelved_offloaded'])
+    .where('task_state', 'in', ['scheduling', 'unshelving'])
     .where('version', '=', p.version)
     .where('host', 'is', null),
 );

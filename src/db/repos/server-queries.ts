@@ -59,6 +59,11 @@ export interface ServerListFilter {
   /** ISO time: only servers changed at or after it. */
   readonly changesSince?: string;
   readonly reservationId?: string;
+  /** Server tags (2.26): all of `tags`, any of `tagsAny`, not all of `notTags`, none of `notTagsAny`. */
+  readonly tags?: readonly string[];
+  readonly tagsAny?: readonly string[];
+  readonly notTags?: readonly string[];
+  readonly notTagsAny?: readonly string[];
 }
 
 /**
@@ -147,6 +152,27 @@ export async function listServers(
       const uuids = await namesMatching(db, filter, new RegExp(filter.nameRegex));
       q = q.where(sql<SqlBool>`${sql.ref('uuid')} in (select value from json_each(${JSON.stringify(uuids)}))`);
     }
+  }
+  for (const tag of filter.tags ?? []) {
+    q = q.where('uuid', 'in', (eb) => eb.selectFrom('instance_tags').select('instance_uuid').where('tag', '=', tag));
+  }
+  const tagsAny = filter.tagsAny;
+  if (tagsAny && tagsAny.length > 0) q = q.where('uuid', 'in', (eb) => eb.selectFrom('instance_tags').select('instance_uuid').where('tag', 'in', [...tagsAny]));
+  const notTagsAny = filter.notTagsAny;
+  if (notTagsAny && notTagsAny.length > 0) {
+    q = q.where('uuid', 'not in', (eb) => eb.selectFrom('instance_tags').select('instance_uuid').where('tag', 'in', [...notTagsAny]));
+  }
+  const notTags = filter.notTags;
+  if (notTags && notTags.length > 0) {
+    const wanted = new Set(notTags).size;
+    q = q.where('uuid', 'not in', (eb) =>
+      eb
+        .selectFrom('instance_tags')
+        .select('instance_uuid')
+        .where('tag', 'in', [...notTags])
+        .groupBy('instance_uuid')
+        .having((h) => h.fn.count('tag').distinct(), '=', wanted),
+    );
   }
   if (marker) q = q.where(afterMarker(sorts, marker));
   for (const s of sorts) q = q.orderBy(sortExpr(s.column), s.dir);

@@ -1,17 +1,22 @@
 import { pendingDiagnostics } from '../../../db/repos/diagnostics.js';
 import { migrationsForSource } from '../../../db/repos/migrations.js';
 import type { InstanceRow } from '../../../db/schema.js';
-import { TaskState } from '../../states.js';
+import { TaskState, VmState } from '../../states.js';
 import type { AgentContext } from '../context.js';
 import { build } from './build.js';
 import { answerDiagnosticsRequest } from './diagnostics.js';
 import { confirmResize, finishResize, liveMigrate, resizeOnSource, revertResize } from './moves.js';
 import { POWER_TASKS, runPowerTask } from './power.js';
 import { rebuild } from './rebuild.js';
+import { changePasswordTask, crashDumpTask, rescueTask, unrescueTask } from './rescue.js';
+import { offloadTask, shelveTask, unshelveOnHost, unshelveSpawn } from './shelve.js';
+import { snapshotTask } from './snapshot.js';
 import { terminate } from './terminate.js';
 
+type Task = (ctx: AgentContext, row: InstanceRow) => Promise<void>;
+
 /** Tasks of the moves (rebuild, resize, migrations) and the step that runs them. */
-const MOVE_TASKS: Readonly<Record<string, (ctx: AgentContext, row: InstanceRow) => Promise<void>>> = {
+const MOVE_TASKS: Readonly<Record<string, Task>> = {
   [TaskState.REBUILDING]: rebuild,
   [TaskState.REBUILD_SPAWNING]: rebuild,
   [TaskState.RESIZE_PREP]: resizeOnSource,
@@ -21,18 +26,33 @@ const MOVE_TASKS: Readonly<Record<string, (ctx: AgentContext, row: InstanceRow) 
   [TaskState.MIGRATING]: liveMigrate,
 };
 
+/** Tasks of shelve, snapshots, rescue and guest actions, by the task_state the API sets. */
+const GUEST_TASKS: Readonly<Record<string, Task>> = {
+  [TaskState.IMAGE_SNAPSHOT_PENDING]: snapshotTask,
+  [TaskState.IMAGE_BACKUP]: snapshotTask,
+  [TaskState.SHELVING]: shelveTask,
+  [TaskState.SHELVING_OFFLOADING]: offloadTask,
+  [TaskState.UNSHELVING]: unshelveOnHost,
+  [TaskState.RESCUING]: rescueTask,
+  [TaskState.UNRESCUING]: unrescueTask,
+  [TaskState.UPDATING_PASSWORD]: changePasswordTask,
+  [TaskState.CRASH_DUMPING]: crashDumpTask,
+};
+
 /** The task states the agent works on: the ones the API (or the scheduler) hands it. */
-export const AGENT_TASKS: readonly string[] = [TaskState.SPAWNING, TaskState.DELETING, ...Object.keys(POWER_TASKS), ...Object.keys(MOVE_TASKS)];
+export const AGENT_TASKS: readonly string[] = [
+  TaskState.SPAWNING, TaskState.DELETING, ...Object.keys(POWER_TASKS), ...Object.keys(MOVE_TASKS), ...Object.keys(GUEST_TASKS),
+];
 
 /** Does the work the instance's task_state asks for. */
 export async function runTask(ctx: AgentContext, row: InstanceRow): Promise<void> {
   const task = row.task_state;
-  if (task === TaskState.SPAWNING) return build(ctx, row);
+  if (task === TaskState.SPAWNING) return row.vm_state === VmState.SHELVED_OFFLOADED ? unshelveSpawn(ctx, row) : build(ctx, row);
   if (task === TaskState.DELETING) return terminate(ctx, row);
   const power = task === null ? undefined : POWER_TASKS[task];
   if (power) return runPowerTask(ctx, row, power);
-  const move = task === null ? undefined : MOVE_TASKS[task];
-  if (move) return move(ctx, row);
+  const other = task === null ? undefined : (MOVE_TASKS[task] ?? GUEST_TASKS[task]);
+  if (other) return other(ctx, row);
 }
 
 /**

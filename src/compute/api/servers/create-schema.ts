@@ -44,6 +44,8 @@ export const createServerSchema = strictObject(
         max_count: positiveCount,
         return_reservation_id: booleanLike,
         description: { anyOf: [{ type: 'null' }, { type: 'string', maxLength: 255 }] },
+        // Server tags on create: microversion 2.52 (create-server.ts refuses them before it).
+        tags: { type: 'array', maxItems: 50, items: { type: 'string', minLength: 1, maxLength: 60, pattern: '^[^,/]*$' } },
       },
       ['name', 'flavorRef'],
     ),
@@ -75,5 +77,6 @@ export interface CreateServerBody {
     max_count?: number | string;
     return_reservation_id?: boolean | string;
     description?: string | null;
+    tags?: string[];
   };
 }

@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { projectOf, requireWriter } from '../../../api/policy.js';
-import { QuotaExceededError } from '../../../errors.js';
+import { InvalidInputError, QuotaExceededError } from '../../../errors.js';
 import { insertInstances, startInstanceAction } from '../../../db/repos/instances.js';
 import { computeUsage, lockQuotaScope, type ComputeUsage } from '../../../db/repos/quotas.js';
 import type { NewInstance } from '../../../db/schema.js';
@@ -31,6 +31,8 @@ export function createServerRoute(app: FastifyInstance, deps: ComputeDeps): void
     const ctx = callerOf(req);
     requireWriter(ctx, 'os_compute_api:servers:create');
     const projectId = projectOf(ctx);
+    const tags = (req.body as CreateServerBody).server.tags;
+    if (tags !== undefined && !atLeast(req, 2, 52)) throw new InvalidInputError("Invalid input for field/attribute server. Additional properties are not allowed ('tags' was unexpected)");
     const prepared = await prepareCreate(deps, ctx, projectId, req.body as CreateServerBody);
     // Before 2.19 a server has no description of its own: Nova stores its name there.
     const p = prepared.description === null && !atLeast(req, 2, 19) ? { ...prepared, description: prepared.name } : prepared;
@@ -44,6 +46,8 @@ export function createServerRoute(app: FastifyInstance, deps: ComputeDeps): void
       await insertInstances(trx, rows);
       const meta = rows.flatMap((r) => Object.entries(p.metadata).map(([key, value]) => ({ instance_uuid: r.uuid, key, value })));
       if (meta.length > 0) await trx.insertInto('instance_metadata').values(meta).execute();
+      const tagRows = rows.flatMap((r) => [...new Set(tags ?? [])].map((tag) => ({ instance_uuid: r.uuid, tag })));
+      if (tagRows.length > 0) await trx.insertInto('instance_tags').values(tagRows).execute();
       for (const r of rows) {
         await startInstanceAction(trx, { instanceUuid: r.uuid, action: 'create', requestId: req.id, userId: ctx.userId, projectId });
       }

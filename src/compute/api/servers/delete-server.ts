@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { getInstance, startInstanceAction, updateInstance } from '../../../db/repos/instances.js';
 import { releaseAllocation } from '../../../db/repos/compute-nodes.js';
+import { deleteImage } from '../../../db/repos/images.js';
+import { getSystemMetadata } from '../../../db/repos/instance-extras.js';
 import type { InstanceRow } from '../../../db/schema.js';
 import { now } from '../../../db/time.js';
 import { TaskState, VmState } from '../../states.js';
@@ -18,6 +20,10 @@ const INTERRUPTIBLE: readonly (string | null)[] = [null, ...Object.values(TaskSt
  */
 export async function deleteServer(deps: ComputeDeps, req: FastifyRequest, initial: InstanceRow): Promise<void> {
   assertUnlocked(req, initial);
+  // A shelved server's snapshot goes with it, as in Nova. (The API has no image store: the
+  // image is deleted in the catalogue; its bits stay until the store is swept.)
+  const shelvedImage = (await getSystemMetadata(deps.db, initial.uuid))['shelved_image_id'];
+  if (shelvedImage !== undefined && (initial.vm_state === VmState.SHELVED || initial.vm_state === VmState.SHELVED_OFFLOADED)) await deleteImage(deps.db, shelvedImage);
   const ctx = callerOf(req);
   const action = { instanceUuid: initial.uuid, action: 'delete', requestId: req.id, userId: ctx.userId, projectId: ctx.projectId ?? initial.project_id };
   let row: InstanceRow | undefined = initial;

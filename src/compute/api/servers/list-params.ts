@@ -79,7 +79,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * Reads Nova's list filters; admin-only ones are ignored for other callers, as Nova does.
  * `ip6ForEveryone`: microversion 2.5 opened the `ip6` filter to non-admins.
  */
-export function parseServerListParams(q: Query, ctx: AuthContext, opts: { ip6ForEveryone?: boolean } = {}): ServerListParams {
+export function parseServerListParams(q: Query, ctx: AuthContext, opts: { ip6ForEveryone?: boolean; tags?: boolean } = {}): ServerListParams {
   const f: Mutable<ServerListFilter> = { deleted: 'no' };
   let empty = false;
   // Servers here have no fixed or floating addresses (no networking service), so an
@@ -136,6 +136,21 @@ export function parseServerListParams(q: Query, ctx: AuthContext, opts: { ip6For
     f.changesSince = t;
     // Nova: changes-since also returns servers deleted since then, unless deleted=false says otherwise.
     f.deleted = 'yes';
+  }
+  // Tag filters (2.26): comma-separated lists, as Nova reads them; ignored before 2.26.
+  if (opts.tags === true) {
+    const list = (name: string) => {
+      const v = param(q, name);
+      return v === undefined ? undefined : v.split(',').filter((t) => t !== '');
+    };
+    const tags = list('tags');
+    const tagsAny = list('tags-any');
+    const notTags = list('not-tags');
+    const notTagsAny = list('not-tags-any');
+    if (tags) f.tags = tags;
+    if (tagsAny) f.tagsAny = tagsAny;
+    if (notTags) f.notTags = notTags;
+    if (notTagsAny) f.notTagsAny = notTagsAny;
   }
   if (ctx.isAdmin) {
     const host = param(q, 'host');

@@ -2,6 +2,7 @@ import type { ServiceRow } from '../../../db/schema.js';
 import { listServices } from '../../../db/repos/compute-admin.js';
 import { isServiceUp } from '../../service-status.js';
 import { latestFaultsOf, metadataOf, userDataOf, type ServerViewRow } from '../../../db/repos/server-queries.js';
+import { tagsOf } from '../../../db/repos/instance-extras.js';
 import type { ComputeDeps } from '../deps.js';
 import { compareVersions, type ApiVersion } from '../microversion.js';
 import type { Linker } from '../request.js';
@@ -31,11 +32,13 @@ export async function lookup(
   const failed = rows.filter((r) => r.vm_state === 'error' || r.vm_state === 'deleted').map((r) => r.uuid);
   const showUserData = isAdmin && compareVersions(version, { major: 2, minor: 3 }) >= 0 && uuids.length > 0;
   const showHostStatus = isAdmin && compareVersions(version, { major: 2, minor: 16 }) >= 0 && uuids.length > 0;
-  const [metadata, faults, userData, hostStatus] = await Promise.all([
+  const showTags = compareVersions(version, { major: 2, minor: 26 }) >= 0 && uuids.length > 0;
+  const [metadata, faults, userData, hostStatus, tags] = await Promise.all([
     metadataOf(deps.db, uuids),
     failed.length > 0 ? latestFaultsOf(deps.db, failed) : new Map(),
     showUserData ? userDataOf(deps.db, uuids) : new Map<string, string | null>(),
     showHostStatus ? hostStatuses(deps) : new Map<string, string>(),
+    showTags ? tagsOf(deps.db, uuids) : new Map<string, string[]>(),
   ]);
-  return { linker, isAdmin, instanceNameTemplate: deps.config.DEFAULT.instance_name_template, metadata, faults, version, userData, hostStatus };
+  return { linker, isAdmin, instanceNameTemplate: deps.config.DEFAULT.instance_name_template, metadata, faults, version, userData, hostStatus, tags };
 }

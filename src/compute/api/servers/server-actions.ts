@@ -7,6 +7,7 @@ import { TaskState, VmState } from '../../states.js';
 import type { ComputeDeps } from '../deps.js';
 import { callerOf } from '../request.js';
 import { consoleAction, isConsoleAction } from './console-actions.js';
+import { guestAction, guestActionOf } from './guest-actions.js';
 import { assertHypervisorSupports } from './hypervisor-support.js';
 import { assertUnlocked, invalidState, visibleServer } from './lookup.js';
 import { isMoveAction, moveAction } from './move-actions.js';
@@ -99,6 +100,8 @@ export function serverActionRoutes(app: FastifyInstance, deps: ComputeDeps): voi
     if (isConsoleAction(req.body)) return consoleAction(req, reply, deps);
     if (isRebuild(req.body)) return rebuildAction(req, reply, deps);
     if (isMoveAction(req.body)) return moveAction(req, reply, deps);
+    const guest = guestActionOf(req.body);
+    if (guest !== undefined) return guestAction(req, reply, deps, guest);
     if (isResetState(req.body)) {
       await resetState(req, deps);
       return reply.status(202).send();

@@ -38,7 +38,7 @@ export function serverRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     const ctx = callerOf(req);
     const q = queryOf(req);
     const linker = new Linker(req, deps);
-    const { filter, sorts, empty } = parseServerListParams(q, ctx, { ip6ForEveryone: atLeast(req, 2, 5) });
+    const { filter, sorts, empty } = parseServerListParams(q, ctx, { ip6ForEveryone: atLeast(req, 2, 5), tags: atLeast(req, 2, 26) });
     const limit = parseLimit(q, deps.config.api.max_limit);
     let marker: InstanceRow | undefined;
     const markerId = param(q, 'marker');

@@ -20,6 +20,8 @@ export interface ServerViewContext {
   readonly userData: ReadonlyMap<string, string | null>;
   /** Compute service host → Nova's host_status, loaded only when shown (admin, 2.16+). */
   readonly hostStatus: ReadonlyMap<string, string>;
+  /** Server tags by uuid, loaded only when shown (2.26+). */
+  readonly tags?: ReadonlyMap<string, string[]>;
 }
 
 function atLeast(v: ServerViewContext, minor: number): boolean {
@@ -89,6 +91,7 @@ export function serverDetail(row: ServerViewRow, v: ServerViewContext): Record<s
   // A server not (yet) on a host, or whose compute service is gone, has the empty status.
   if (atLeast(v, 16) && v.isAdmin) out['host_status'] = row.host === null ? '' : (v.hostStatus.get(row.host) ?? '');
   if (atLeast(v, 19)) out['description'] = row.display_description;
+  if (atLeast(v, 26)) out['tags'] = v.tags?.get(row.uuid) ?? [];
   const fault = FAULT_STATUSES.has(status) ? v.faults.get(row.uuid) : undefined;
   if (fault) {
     const f: Record<string, unknown> = { code: fault.code, created: apiTime(fault.created_at), message: fault.message };

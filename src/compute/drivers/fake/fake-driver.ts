@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PowerState, type FlavorSnapshot } from '../../states.js';
 import {
@@ -12,6 +14,7 @@ import {
   type MigrationTarget,
   type InstanceState,
   type NodeResources,
+  type SnapshotData,
   type SpawnResult,
 } from '../driver.js';
 import { Injections, type FakeFailure, type FakeOperation } from './injections.js';
@@ -46,6 +49,8 @@ export interface FakeVm {
   /** The flavor's vCPUs and memory (for diagnostics); absent in state files of older versions. */
   vcpus?: number;
   memoryMb?: number;
+  /** Booted from a rescue image (rescue), until unrescue. */
+  rescued?: boolean;
 }
 
 interface SavedState {
@@ -82,6 +87,7 @@ function parseVms(list: unknown[], what: string): FakeVm[] {
       powerState: o['powerState'] as PowerState,
       ...(typeof o['vcpus'] === 'number' ? { vcpus: o['vcpus'] } : {}),
       ...(typeof o['memoryMb'] === 'number' ? { memoryMb: o['memoryMb'] } : {}),
+      ...(o['rescued'] === true ? { rescued: true } : {}),
     };
   });
 }
@@ -106,6 +112,10 @@ export class FakeDriver implements ComputeDriver {
   readonly #injections = new Injections();
   readonly #file: StateFile<SavedState> | undefined;
   readonly #nodeNames: readonly string[];
+  /** Per VM: boots seen (for the synthesised console log), NMIs and password changes; kept in memory only. */
+  readonly #boots = new Map<string, number>();
+  readonly #crashDumps = new Map<string, number>();
+  readonly #passwordDigests = new Map<string, string>();
 
   constructor(options: FakeDriverOptions) {
     this.#opts = options;
@@ -137,6 +147,16 @@ export class FakeDriver implements ComputeDriver {
   async setPowerState(uuid: string, state: PowerState): Promise<void> {
     this.#vm(uuid).powerState = state;
     await this.#save();
+  }
+
+  /** NMIs sent to a VM (trigger_crash_dump); for tests. */
+  crashDumps(uuid: string): number {
+    return this.#crashDumps.get(uuid) ?? 0;
+  }
+
+  /** sha256 of the last admin password set on a VM (the password itself is not kept); for tests. */
+  passwordDigest(uuid: string): string | undefined {
+    return this.#passwordDigests.get(uuid);
   }
 
   get nodeNames(): readonly string[] {
@@ -302,6 +322,70 @@ export class FakeDriver implements ComputeDriver {
     await this.#power('unpause', instance, PowerState.RUNNING, signal);
   }
 
+  /**
+   * A small raw disk: a header naming the VM and the time, padded to 64 KiB. Enough for the
+   * image service to store, list, download and boot again (another fake spawn).
+   */
+  async snapshot(instance: InstanceRef, signal: AbortSignal): Promise<SnapshotData> {
+    await this.#op('snapshot', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    const disk = Buffer.alloc(64 * 1024);
+    disk.write(`polyvisor fake disk of ${vm.name} (${vm.uuid}) at ${new Date().toISOString()}\n`);
+    return { data: Readable.from([disk]), diskFormat: 'raw', containerFormat: 'bare', release: async () => undefined };
+  }
+
+  async rescue(instance: InstanceRef, _image: ImageSource, _adminPassword: string | null, signal: AbortSignal): Promise<void> {
+    await this.#op('rescue', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    vm.rescued = true;
+    vm.powerState = PowerState.RUNNING;
+    this.#booted(vm.uuid);
+    await this.#save();
+  }
+
+  async unrescue(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    await this.#op('unrescue', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    if (vm.rescued !== true && vm.powerState === PowerState.RUNNING) return;
+    delete vm.rescued;
+    vm.powerState = PowerState.RUNNING;
+    this.#booted(vm.uuid);
+    await this.#save();
+  }
+
+  async setAdminPassword(instance: InstanceRef, password: string, signal: AbortSignal): Promise<void> {
+    await this.#op('setAdminPassword', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    if (vm.powerState !== PowerState.RUNNING) throw new DriverError('instance_not_running', `instance ${vm.uuid} is not running: its guest agent cannot set a password`);
+    this.#passwordDigests.set(vm.uuid, createHash('sha256').update(password).digest('hex'));
+  }
+
+  /** A synthesised serial log: a boot transcript per boot the fake hypervisor has seen. */
+  async getConsoleOutput(instance: InstanceRef, signal: AbortSignal): Promise<string> {
+    await this.#op('getConsoleOutput', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    const boots = Math.max(1, this.#boots.get(vm.uuid) ?? 1);
+    const lines: string[] = [];
+    for (let b = 1; b <= boots; b++) {
+      lines.push(
+        `[    0.000000] Linux version 6.1.0-fake (polyvisor fake hypervisor) boot ${b}`,
+        `[    0.000000] Command line: console=ttyS0 root=/dev/vda`,
+        `[    0.412345] virtio_blk virtio1: [vda] 2097152 512-byte logical blocks`,
+        `[    1.234567] EXT4-fs (vda): mounted filesystem with ordered data mode`,
+        `${vm.name} login: `,
+      );
+    }
+    if (vm.powerState === PowerState.SHUTDOWN) lines.push('[   42.000000] reboot: Power down');
+    return lines.join('\n');
+  }
+
+  async triggerCrashDump(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    await this.#op('triggerCrashDump', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    if (vm.powerState !== PowerState.RUNNING) throw new DriverError('instance_not_running', `instance ${vm.uuid} is not running: no NMI can be injected`);
+    this.#crashDumps.set(vm.uuid, (this.#crashDumps.get(vm.uuid) ?? 0) + 1);
+  }
+
   async getInstanceState(instance: InstanceRef, signal: AbortSignal): Promise<InstanceState> {
     signal.throwIfAborted();
     const vm = this.#vms.get(instance.uuid);
@@ -321,9 +405,14 @@ export class FakeDriver implements ComputeDriver {
   async #power(op: FakeOperation, instance: InstanceRef, to: PowerState, signal: AbortSignal): Promise<void> {
     await this.#op(op, instance, signal);
     const vm = this.#vm(instance.uuid);
+    if (op === 'reboot' || (to === PowerState.RUNNING && vm.powerState === PowerState.SHUTDOWN)) this.#booted(vm.uuid);
     if (vm.powerState === to) return;
     vm.powerState = to;
     await this.#save();
+  }
+
+  #booted(uuid: string): void {
+    this.#boots.set(uuid, (this.#boots.get(uuid) ?? 1) + 1);
   }
 
   async #op(op: FakeOperation, instance: InstanceRef, signal: AbortSignal): Promise<void> {

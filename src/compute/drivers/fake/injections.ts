@@ -20,6 +20,12 @@ export type FakeOperation =
   | 'liveMigrate'
   | 'postLiveMigrationAtDestination'
   | 'getDiagnostics'
+  | 'snapshot'
+  | 'rescue'
+  | 'unrescue'
+  | 'setAdminPassword'
+  | 'getConsoleOutput'
+  | 'triggerCrashDump'
   | 'listInstanceStates';
 
 export interface FakeFailure {

@@ -3,7 +3,7 @@ import { silentLogger, type Logger } from '../../../log.js';
 import {
   DriverError,
   type ComputeDriver, type DriverCapabilities, type ImageCacheAgeingReport, type ImageSource, type InstanceRef, type InstanceSpec,
-  type InstanceDiagnostics, type InstanceState, type NodeResources, type SpawnHooks, type SpawnResult, type VncConsole,
+  type InstanceDiagnostics, type InstanceState, type NodeResources, type SnapshotData, type SpawnHooks, type SpawnResult, type VncConsole,
 } from '../driver.js';
 import { isLinuxBridge, type LibvirtDriverOptions } from './config.js';
 import { ageImageCache } from './cache-ageing.js';
@@ -16,6 +16,7 @@ import { ImageCache } from './image-cache.js';
 import { instanceState } from './lookup.js';
 import * as power from './power.js';
 import { HYPERVISOR_TYPE, hypervisorVersion, nodeResources } from './resources.js';
+import { consoleOutput, injectNmi, snapshot } from './snapshot.js';
 import { spawn } from './spawn.js';
 import { checkInstancesPath, checkVirtType, connectError } from './startup-checks.js';
 import { Virsh } from './virsh.js';
@@ -110,6 +111,19 @@ export class LibvirtDriver implements ComputeDriver {
 
   ageImageCache(signal: AbortSignal): Promise<ImageCacheAgeingReport> {
     return ageImageCache(this.#context(), signal);
+  }
+
+  /** createImage / createBackup / shelve: the root disk flattened to qcow2 (rescue and passwords are not offered yet: no guest agent). */
+  snapshot(instance: InstanceRef, signal: AbortSignal): Promise<SnapshotData> {
+    return snapshot(this.#context(), instance, signal);
+  }
+
+  getConsoleOutput(instance: InstanceRef, signal: AbortSignal): Promise<string> {
+    return consoleOutput(this.#context(), instance, signal);
+  }
+
+  triggerCrashDump(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    return injectNmi(this.#context(), instance, signal);
   }
 
   getVncConsole(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole> {
