@@ -12,7 +12,7 @@ export interface ConsoleRefusal {
   /** Websocket close code (4000 + status: application-defined range). */
   readonly closeCode: number;
   /** Stable name for the page and the logs. */
-  readonly reason: 'no_token' | ConsoleTokenRefusal | 'instance_gone' | 'bad_origin';
+  readonly reason: 'no_token' | ConsoleTokenRefusal | 'instance_gone' | 'bad_origin' | 'bad_subprotocol';
   readonly message: string;
 }
 
@@ -30,6 +30,8 @@ export function refusal(reason: ConsoleRefusal['reason'], detail = ''): ConsoleR
       return make(403, reason, `console token already used (a console URL opens one connection): ${ASK}`);
     case 'instance_gone':
       return make(404, reason, clip(`the server ${detail} no longer exists`));
+    case 'bad_subprotocol':
+      return make(400, reason, 'the console websocket speaks the "binary" subprotocol only (noVNC 1.0 or later)');
     case 'bad_origin':
       return make(403, reason, clip(`page origin ${detail} is not allowed to open consoles ([console] allowed_origins)`));
   }

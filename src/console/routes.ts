@@ -4,6 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config/options.js';
 import type { Db } from '../db/database.js';
+import { releaseConsoleToken } from '../db/repos/consoles.js';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { PAGE_DIR, PAGE_FILES, PageNotBuiltError, readPageFile } from './page-files.js';
 import { refusal, type ConsoleRefusal } from './refusals.js';
@@ -57,9 +59,10 @@ export function consoleRoutes(deps: ConsoleRoutesDeps) {
     }
     const prefix = app.prefix;
 
-    const refuse = (req: FastifyRequest, reply: FastifyReply, r: ConsoleRefusal, extra: Record<string, unknown> = {}): FastifyReply => {
-      logger.info({ reason: r.reason, remote: req.ip, ...extra }, `console refused: ${r.message}`);
-      return reply.status(r.status).header('cache-control', 'no-store').send({ error: { code: r.status, reason: r.reason, message: r.message } });
+    const refuse = (req: FastifyRequest, reply: FastifyReply, r: ConsoleRefusal, serverName?: string): FastifyReply => {
+      logger.info({ reason: r.reason, remote: req.ip }, `console refused: ${r.message}`);
+      const server = serverName === undefined ? {} : { server: { name: serverName } };
+      return reply.status(r.status).header('cache-control', 'no-store').send({ error: { code: r.status, reason: r.reason, message: r.message, ...server } });
     };
 
     /** Before the upgrade: origin, then the one-time token (used up here) and its instance. */
@@ -70,9 +73,15 @@ export function consoleRoutes(deps: ConsoleRoutesDeps) {
         await refuse(req, reply, refusal('bad_origin', origin));
         return;
       }
+      // Checked before the token is used up: the upgrade would fail without "binary" (see handleProtocols).
+      const offered = req.headers['sec-websocket-protocol'];
+      if (offered !== undefined && !offered.split(',').some((p) => p.trim() === 'binary')) {
+        await refuse(req, reply, refusal('bad_subprotocol'));
+        return;
+      }
       const outcome = await redeemToken(db, tokenFromQuery(req.query));
       if ('refused' in outcome) {
-        await refuse(req, reply, outcome.refused);
+        await refuse(req, reply, outcome.refused, outcome.serverName);
         return;
       }
       grants.set(req.raw, outcome.grant);
@@ -87,11 +96,17 @@ export function consoleRoutes(deps: ConsoleRoutesDeps) {
       const target = { host: grant.host, port: grant.port, label: vncLabel(grant.hypervisorType) };
       const log = logger.child({ instance: grant.instanceUuid, vnc: `${grant.host}:${grant.port}`, remote: req.ip });
       log.info('console connecting');
-      pipeToVnc(socket, target, limits, (end: PipeEnd) => {
+      const onEnd = (end: PipeEnd): void => {
         const fields = { outcome: end.outcome, detail: end.detail, connect_ms: end.connectMs, bytes_to_client: end.bytesToClient, bytes_to_server: end.bytesToServer, ms: end.durationMs };
         if (end.outcome === 'connect_failed') log.warn(fields, `console could not reach ${target.label}: ${end.detail}`);
         else log.info(fields, 'console closed');
-      });
+      };
+      // Nothing was opened: the link stays usable (before the browser hears why), so a retry shows this same reason.
+      const giveBack = async (): Promise<void> => {
+        const r = grant.redemption;
+        if (r !== undefined) await releaseConsoleToken(db, r.tokenHash, r.usedAt).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not give the console token back'));
+      };
+      pipeToVnc(socket, target, limits, onEnd, giveBack);
     };
 
     const page = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
@@ -133,7 +148,7 @@ export function consoleRoutes(deps: ConsoleRoutesDeps) {
     });
     app.get('/token', { config: { public: true } }, async (req, reply) => {
       const outcome = await inspectToken(db, tokenFromQuery(req.query));
-      if ('refused' in outcome) return refuse(req, reply, outcome.refused);
+      if ('refused' in outcome) return refuse(req, reply, outcome.refused, outcome.serverName);
       const g = outcome.grant;
       return reply.header('cache-control', 'no-store').send({ console: { server: { id: g.instanceUuid, name: g.serverName }, expires_at: g.expiresAt } });
     });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { consoleRoutes, type ConsoleRoutesDeps } from './routes.js';
 
 /**
@@ -10,7 +10,7 @@ import { consoleRoutes, type ConsoleRoutesDeps } from './routes.js';
  */
 export async function startStandaloneConsoleProxy(deps: ConsoleRoutesDeps, listen: { host: string; port: number }): Promise<{ app: FastifyInstance; url: string }> {
   const loggerInstance: FastifyBaseLogger = deps.logger;
-  const app = Fastify({ loggerInstance, disableRequestLogging: true, genReqId: () => `req-${randomUUID()}`, forceCloseConnections: true });
+  const app = Fastify({ loggerInstance, logController: new LogController({ disableRequestLogging: true }), genReqId: () => `req-${randomUUID()}`, forceCloseConnections: true });
   await app.register(consoleRoutes(deps));
   await app.listen(listen);
   const addr = app.server.address();

@@ -1,4 +1,4 @@
-import { consoleInstance, consumeConsoleToken, peekConsoleToken, type ConsoleAuthTokenRow } from '../db/repos/consoles.js';
+import { consoleInstance, consumeConsoleToken, peekConsoleToken, type ConsoleAuthTokenRow, type ConsoleTokenRefusal } from '../db/repos/consoles.js';
 import type { Db } from '../db/database.js';
 import { VmState } from '../compute/states.js';
 import { refusal, type ConsoleRefusal } from './refusals.js';
@@ -12,9 +12,12 @@ export interface ConsoleGrant {
   readonly host: string;
   readonly port: number;
   readonly expiresAt: string;
+  /** The redemption (token hash and when it was used), to give the token back if the console cannot be reached. */
+  readonly redemption?: { readonly tokenHash: string; readonly usedAt: string };
 }
 
-export type TokenOutcome = { readonly grant: ConsoleGrant } | { readonly refused: ConsoleRefusal };
+/** A refusal names the server when the token was real (expired or used), so the page can say which console to ask for again. */
+export type TokenOutcome = { readonly grant: ConsoleGrant } | { readonly refused: ConsoleRefusal; readonly serverName?: string };
 
 /**
  * The token of a console URL, from `?token=` or from noVNC's `?path=` form (Nova's URLs
@@ -38,7 +41,7 @@ export function tokenFromQuery(query: unknown): string | undefined {
 export async function inspectToken(db: Db, token: string | undefined): Promise<TokenOutcome> {
   if (token === undefined) return { refused: refusal('no_token') };
   const r = await peekConsoleToken(db, token);
-  if ('refused' in r) return { refused: refusal(r.refused) };
+  if ('refused' in r) return refused(db, r.refused, r.instanceUuid);
   return withInstance(db, r.row);
 }
 
@@ -49,8 +52,13 @@ export async function inspectToken(db: Db, token: string | undefined): Promise<T
 export async function redeemToken(db: Db, token: string | undefined): Promise<TokenOutcome> {
   if (token === undefined) return { refused: refusal('no_token') };
   const r = await consumeConsoleToken(db, token);
-  if ('refused' in r) return { refused: refusal(r.refused) };
+  if ('refused' in r) return refused(db, r.refused, r.instanceUuid);
   return withInstance(db, r.row);
+}
+
+async function refused(db: Db, why: ConsoleTokenRefusal, instanceUuid: string | undefined): Promise<TokenOutcome> {
+  const inst = instanceUuid === undefined ? undefined : await consoleInstance(db, instanceUuid);
+  return inst === undefined ? { refused: refusal(why) } : { refused: refusal(why), serverName: inst.displayName };
 }
 
 async function withInstance(db: Db, row: ConsoleAuthTokenRow): Promise<TokenOutcome> {
@@ -66,6 +74,7 @@ async function withInstance(db: Db, row: ConsoleAuthTokenRow): Promise<TokenOutc
       host: row.host,
       port: row.port,
       expiresAt: row.expires_at,
+      ...(row.used_at === null ? {} : { redemption: { tokenHash: row.token_hash, usedAt: row.used_at } }),
     },
   };
 }

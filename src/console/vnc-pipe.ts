@@ -49,7 +49,14 @@ const LOW_WATER_BYTES = HIGH_WATER_BYTES / 4;
  * reason a user can read. The websocket is paused until the VNC server answers, so nothing
  * the browser sends is lost or reordered.
  */
-export function pipeToVnc(ws: WebSocket, target: VncTarget, limits: PipeLimits, onEnd: (end: PipeEnd) => void): void {
+export function pipeToVnc(
+  ws: WebSocket,
+  target: VncTarget,
+  limits: PipeLimits,
+  onEnd: (end: PipeEnd) => void,
+  /** Runs (and is awaited) before the websocket is closed because the VNC server could not be reached. */
+  beforeUnreachableClose: () => Promise<void> = () => Promise.resolve(),
+): void {
   const started = Date.now();
   let connectMs: number | undefined;
   let bytesToClient = 0;
@@ -65,11 +72,15 @@ export function pipeToVnc(ws: WebSocket, target: VncTarget, limits: PipeLimits, 
     ended = true;
     for (const t of timers) clearTimeout(t);
     tcp.destroy();
-    // A paused websocket would not read the browser's answering close frame.
-    ws.resume();
-    if (close !== undefined && (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING)) ws.close(close.code, clip(close.reason));
-    else if (ws.readyState !== ws.CLOSED) ws.terminate();
     onEnd({ outcome, detail, connectMs, bytesToClient, bytesToServer, durationMs: Date.now() - started });
+    const closeWs = (): void => {
+      // A paused websocket would not read the browser's answering close frame.
+      ws.resume();
+      if (close !== undefined && (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING)) ws.close(close.code, clip(close.reason));
+      else if (ws.readyState !== ws.CLOSED) ws.terminate();
+    };
+    if (outcome === 'connect_failed') void beforeUnreachableClose().finally(closeWs);
+    else closeWs();
   };
 
   const connectTimer = setTimeout(() => {

@@ -269,6 +269,19 @@ describe('console proxy (/console/websockify) with one-time tokens', () => {
     ws.close();
   });
 
+  it('refuses a client that does not speak the binary subprotocol, before using the token up', async () => {
+    const token = tokenOf(await consoleUrl(await server('web-b64', peer.port)));
+    const refused = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`${base.replace('http', 'ws')}/console/websockify?token=${token}`, ['base64']);
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => reject(new Error('accepted a base64 client')));
+    });
+    assert.equal(refused, 400);
+    const c = await open(`?token=${token}`);
+    assert.equal((await c.bytes(GREETING.length)).toString(), GREETING);
+    c.ws.close();
+  });
+
   it('refuses the token of a deleted server', async () => {
     const uuid = await server('web-9', peer.port);
     const token = tokenOf(await consoleUrl(uuid));
@@ -292,8 +305,23 @@ describe('console proxy (/console/websockify) with one-time tokens', () => {
     const uuid = await server('vmw-1', port, 'domain-c7.vc');
     const token = tokenOf(await consoleUrl(uuid));
     const c = await open(`?token=${token}`);
-    assert.deepEqual(await c.closed, { code: 4502, reason: `could not connect to the ESX host's VNC port 127.0.0.1:${port}: connection refused` });
+    const reason = `could not connect to the ESX host's VNC port 127.0.0.1:${port}: connection refused`;
+    assert.deepEqual(await c.closed, { code: 4502, reason });
     assert.match(logLines.join(''), /console could not reach the ESX host's VNC port: connection refused/);
+    // Nothing was opened, so the link was not used up: a retry meets the same reason, not "already used".
+    const again = await open(`?token=${token}`);
+    assert.deepEqual(await again.closed, { code: 4502, reason });
+    // Once the port answers, the same link opens the console (and only then is used up).
+    const late = await startVncPeer();
+    try {
+      await h.db.updateTable('console_auth_tokens').set({ port: late.port }).where('token_hash', '=', tokenHash(token)).execute();
+      const c3 = await open(`?token=${token}`);
+      assert.equal((await c3.bytes(GREETING.length)).toString(), GREETING);
+      assert.equal((await refusedWith(`?token=${token}`)).reason, 'used');
+      c3.ws.close();
+    } finally {
+      await late.close();
+    }
   });
 
   it('GET /console/token tells the page the server’s name without using the token up', async () => {
@@ -308,7 +336,13 @@ describe('console proxy (/console/websockify) with one-time tokens', () => {
     c.ws.close();
     const afterUse = await fetch(`${base}/console/token?token=${token}`);
     assert.equal(afterUse.status, 403);
-    assert.equal(((await afterUse.json()) as { error: { reason: string } }).error.reason, 'used');
+    // The refusal names the server (the page tells which console to ask for again).
+    assert.deepEqual(((await afterUse.json()) as { error: { reason: string; server: unknown } }).error, {
+      code: 403,
+      reason: 'used',
+      message: 'console token already used (a console URL opens one connection): ask for a new console URL',
+      server: { name: 'named-server' },
+    });
   });
 
   it('serves the console page under its own and Nova’s names, with noVNC bundled', async () => {

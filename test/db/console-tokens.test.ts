@@ -15,7 +15,7 @@ for (const dialect of DIALECTS) {
         const won = results.filter((r) => 'row' in r);
         assert.equal(won.length, 1);
         assert.deepEqual(results.filter((r) => 'refused' in r).map((r) => ('refused' in r ? r.refused : '')), Array(7).fill('used'));
-        assert.deepEqual(await consumeConsoleToken(h.db, 'tok-1'), { refused: 'used' });
+        assert.deepEqual(await consumeConsoleToken(h.db, 'tok-1'), { refused: 'used', instanceUuid: 'i-1' });
       } finally {
         await h.close();
       }
@@ -26,7 +26,7 @@ for (const dialect of DIALECTS) {
       try {
         await issueConsoleToken(h.db, 'tok-2', { instanceUuid: 'i-2', consoleType: 'novnc', host: 'h', port: 5901, ttlSeconds: 600 });
         await h.db.updateTable('console_auth_tokens').set({ expires_at: new Date(Date.now() - 1).toISOString() }).where('token_hash', '=', tokenHash('tok-2')).execute();
-        assert.deepEqual(await consumeConsoleToken(h.db, 'tok-2'), { refused: 'expired' });
+        assert.deepEqual(await consumeConsoleToken(h.db, 'tok-2'), { refused: 'expired', instanceUuid: 'i-2' });
         assert.deepEqual(await consumeConsoleToken(h.db, 'never-issued'), { refused: 'unknown' });
         const stored = await h.db.selectFrom('console_auth_tokens').select(['token_hash', 'used_at']).execute();
         assert.deepEqual(stored, [{ token_hash: tokenHash('tok-2'), used_at: null }]);

@@ -12,10 +12,10 @@ type State = 'connecting' | 'connected' | 'disconnected' | 'error';
 
 interface TokenInfo {
   console?: { server?: { id?: string; name?: string } };
-  error?: { code?: number; reason?: string; message?: string };
+  error?: { code?: number; reason?: string; message?: string; server?: { name?: string } };
 }
 
-const ASK_AGAIN = 'Ask for a new one: openstack console url show <server>';
+const askAgain = (server: string | undefined): string => `Ask for a new one: openstack console url show ${server ?? '<server>'}`;
 
 const statusEl = element('status');
 const cadButton = element('ctrl-alt-del') as HTMLButtonElement;
@@ -48,16 +48,18 @@ function tokenFromUrl(): { token: string | null; wsQuery: string } {
 }
 
 /** A refusal in a user's words. */
-function refusalText(reason: string | undefined, message: string | undefined): string {
-  switch (reason) {
+function refusalText(error: NonNullable<TokenInfo['error']> | undefined): string {
+  const server = error?.server?.name;
+  const message = error?.message;
+  switch (error?.reason) {
     case 'expired':
-      return `This console link has expired (console links are short-lived). ${ASK_AGAIN}`;
+      return `This console link has expired (console links are short-lived). ${askAgain(server)}`;
     case 'used':
-      return `This console link was already used: a console link opens one connection. ${ASK_AGAIN}`;
+      return `This console link was already used: a console link opens one connection. ${askAgain(server)}`;
     case 'unknown':
-      return `This console link is not valid (never issued, or expired). ${ASK_AGAIN}`;
+      return `This console link is not valid (never issued, or expired). ${askAgain(server)}`;
     case 'no_token':
-      return `There is no console token in this URL. ${ASK_AGAIN}`;
+      return `There is no console token in this URL. ${askAgain(server)}`;
     default:
       return sentence(message ?? 'The console proxy refused the connection.');
   }
@@ -77,7 +79,7 @@ async function tokenInfo(token: string): Promise<TokenInfo> {
 async function start(): Promise<void> {
   const { token, wsQuery } = tokenFromUrl();
   if (token === null) {
-    show('error', refusalText('no_token', undefined));
+    show('error', refusalText({ reason: 'no_token' }));
     return;
   }
   let info: TokenInfo;
@@ -88,7 +90,7 @@ async function start(): Promise<void> {
     return;
   }
   if (info.error !== undefined || info.console === undefined) {
-    show('error', refusalText(info.error?.reason, info.error?.message));
+    show('error', refusalText(info.error));
     return;
   }
   const serverName = info.console.server?.name ?? info.console.server?.id ?? 'the server';
@@ -153,7 +155,7 @@ async function explainDisconnect(token: string, serverName: string, wasConnected
     // The proxy refused the upgrade (the browser does not show its HTTP answer): ask why.
     const info = await tokenInfo(token).catch(() => undefined);
     if (info?.error !== undefined) {
-      show('error', refusalText(info.error.reason, info.error.message));
+      show('error', refusalText(info.error));
       return;
     }
   }

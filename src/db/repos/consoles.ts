@@ -62,12 +62,14 @@ export async function issueConsoleToken(
 /** Why a token cannot open a console (none when it can). */
 export type ConsoleTokenRefusal = 'unknown' | 'expired' | 'used';
 
+export type TokenLookup = { readonly row: ConsoleAuthTokenRow } | { readonly refused: ConsoleTokenRefusal; readonly instanceUuid?: string };
+
 /** A token's state without changing it (the console page asks before it connects). */
-export async function peekConsoleToken(db: Db, token: string): Promise<{ row: ConsoleAuthTokenRow } | { refused: ConsoleTokenRefusal }> {
+export async function peekConsoleToken(db: Db, token: string): Promise<TokenLookup> {
   const row = await db.selectFrom('console_auth_tokens').selectAll().where('token_hash', '=', tokenHash(token)).executeTakeFirst();
   if (row === undefined) return { refused: 'unknown' };
-  if (row.used_at !== null) return { refused: 'used' };
-  if (row.expires_at <= now()) return { refused: 'expired' };
+  if (row.used_at !== null) return { refused: 'used', instanceUuid: row.instance_uuid };
+  if (row.expires_at <= now()) return { refused: 'expired', instanceUuid: row.instance_uuid };
   return { row };
 }
 
@@ -76,7 +78,7 @@ export async function peekConsoleToken(db: Db, token: string): Promise<{ row: Co
  * so of two concurrent attempts exactly one wins (on SQLite and PostgreSQL alike). When
  * nothing was updated, says why.
  */
-export async function consumeConsoleToken(db: Db, token: string): Promise<{ row: ConsoleAuthTokenRow } | { refused: ConsoleTokenRefusal }> {
+export async function consumeConsoleToken(db: Db, token: string): Promise<TokenLookup> {
   const t = now();
   const row = await db
     .updateTable('console_auth_tokens')
@@ -89,7 +91,17 @@ export async function consumeConsoleToken(db: Db, token: string): Promise<{ row:
   if (row !== undefined) return { row };
   const why = await peekConsoleToken(db, token);
   // Between the UPDATE and the look it can only have become used or expired, never valid again.
-  return 'refused' in why ? why : { refused: 'used' };
+  return 'refused' in why ? why : { refused: 'used', instanceUuid: why.row.instance_uuid };
+}
+
+/**
+ * Gives a redeemed token back when its console could not be opened at all (the VNC port
+ * did not answer): only a connection that reached the console uses the link up, so a
+ * retry shows the real problem again rather than "already used". Guarded by the redemption
+ * time, so it never revives a token another attempt used since.
+ */
+export async function releaseConsoleToken(db: Db, hash: string, usedAt: string): Promise<void> {
+  await db.updateTable('console_auth_tokens').set({ used_at: null }).where('token_hash', '=', hash).where('used_at', '=', usedAt).execute();
 }
 
 /** What a console proxy asks: the endpoint of an unused, unexpired token, or undefined (does not consume it). */
