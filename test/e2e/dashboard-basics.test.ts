@@ -142,7 +142,6 @@ describe('dashboard basics (fake driver, SQLite)', () => {
     // Delete asks first.
     await page.click('button[data-action=delete]');
     await page.click('button[data-confirm=delete]');
-    await page.click('text=← Instances');
     await page.waitForSelector('text=No instances.', { timeout: 20_000 });
   });
 

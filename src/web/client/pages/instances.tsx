@@ -162,6 +162,8 @@ export function InstancesPage(props: { session: Session; selected: string | null
     setConfirmDelete(null);
     try {
       await del(`/compute/v2.1/servers/${s.id}`);
+      // From the instance's own page, back to the list, where it is seen going away.
+      if (props.selected !== null) window.location.hash = '#/instances';
     } catch (err) {
       setError(`${s.name}: ${errorText(err)}`);
     }
