@@ -378,8 +378,15 @@ describe('compute API: rebuild, resize, migrations, evacuate (two fake hosts)', 
       assert.equal(fault?.message, 'migrateDiskAndPowerOff is not supported by the fake driver');
       assert.deepEqual(await events(id, 'migrate'), ['compute_resize_instance:Error']);
       assert.equal(src.driver.vms().find((v) => v.uuid === id)?.powerState, 1, 'still running on its host');
+      // Once the agent has reported it (supports_migrate: False), the API refuses at once.
+      await src.agent.reportResources();
+      const refused = await act(id, { resize: { flavorRef: '2' } });
+      assert.equal(refused.status, 409);
+      assert.equal(at(refused.body, 'conflictingRequest', 'message'), `Cannot 'resize' instance ${id}: resize is not supported by this hypervisor (fake).`);
+      assert.equal(await status(id), 'ACTIVE');
     } finally {
       Reflect.deleteProperty(src.driver, 'migrateDiskAndPowerOff');
+      await src.agent.reportResources();
     }
   });
 
