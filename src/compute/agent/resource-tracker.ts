@@ -24,8 +24,9 @@ export async function reportResources(ctx: AgentContext, serviceId: number): Pro
       hypervisorVersion: n.hypervisorVersion,
       hostIp: n.hostIp,
       cpuInfo: JSON.stringify(n.cpuInfo),
-      // supports_pause lets the API refuse pause on hypervisors without it (vSphere) without knowing drivers.
-      capabilities: JSON.stringify({ ...n.capabilities, supports_pause: ctx.driver.capabilities.supportsPause ? 'True' : 'False' }),
+      // supports_* let the API refuse pause on hypervisors without it (vSphere), and moves a
+      // driver does not offer, without knowing drivers.
+      capabilities: JSON.stringify({ ...n.capabilities, supports_pause: ctx.driver.capabilities.supportsPause ? 'True' : 'False', ...moveCapabilities(ctx.driver) }),
       availabilityZone: zone,
       vcpus: n.vcpus,
       memoryMb: n.memoryMb,
@@ -43,4 +44,13 @@ export async function reportResources(ctx: AgentContext, serviceId: number): Pro
   changedNames.push(...(await deleteOrphanNodes(db, serviceId, names)));
   for (const name of changedNames) await ctx.bus.notify('nodes', name);
   return names;
+}
+
+/** Which moves the driver offers, as node capabilities (resize and cold migration need both sides' steps). */
+function moveCapabilities(d: AgentContext['driver']): Record<string, string> {
+  const flag = (b: boolean) => (b ? 'True' : 'False');
+  return {
+    supports_migrate: flag(d.migrateDiskAndPowerOff !== undefined && d.finishMigration !== undefined && d.confirmMigration !== undefined && d.finishRevertMigration !== undefined),
+    supports_live_migration: flag(d.liveMigrate !== undefined && d.postLiveMigrationAtDestination !== undefined),
+  };
 }

@@ -25,6 +25,8 @@ export interface MoveTargetRequest {
   readonly force?: boolean;
   /** Only nodes of this hypervisor type (live migration needs the same hypervisor). */
   readonly hypervisorType?: string;
+  /** A node capability the destination must not deny (e.g. supports_migrate: its driver takes moves). */
+  readonly capability?: string;
   readonly serviceDownTime: number;
 }
 
@@ -55,10 +57,21 @@ function eligible(n: SchedulerNodeRow, req: MoveTargetRequest, t: number): boole
   if (req.host !== undefined && n.host !== req.host) return false;
   if (req.excludeHosts.includes(n.host) || req.excludeNodes.includes(n.hypervisor_hostname)) return false;
   if (req.hypervisorType !== undefined && n.hypervisor_type !== req.hypervisorType) return false;
+  if (req.capability !== undefined && denies(n.capabilities, req.capability)) return false;
   if (!isServiceUp({ last_seen_at: n.service_last_seen_at, forced_down: n.service_forced_down }, req.serviceDownTime, t)) return false;
   return req.force === true || n.service_disabled === 0;
 }
 
 function freeRam(n: SchedulerNodeRow): number {
   return (n.memory_mb - n.reserved_host_memory_mb) * n.ram_allocation_ratio - n.memory_mb_used;
+}
+
+function denies(json: string, key: string): boolean {
+  try {
+    const v: unknown = JSON.parse(json);
+    const c = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+    return typeof c === 'string' && c.toLowerCase() === 'false';
+  } catch {
+    return false;
+  }
 }

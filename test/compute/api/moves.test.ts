@@ -178,6 +178,22 @@ describe('compute API: rebuild, resize, migrations, evacuate (two fake hosts)', 
     await cloud.waitFor('the confirm', async () => (at(await migrationOf(id), 'status') === 'confirmed' ? true : undefined));
   });
 
+  it('a resize with no other host able to take it is Nova’s "No valid host" (allow_resize_to_same_host is off)', async () => {
+    const id = await create();
+    const src = await hostOf(id);
+    const other = await t.h.db.selectFrom('services').selectAll().where('host', '!=', src).where('binary', '=', 'nova-compute').executeTakeFirstOrThrow();
+    await setServiceStatus(t.h.db, other.id, { disabled: true });
+    try {
+      const res = await act(id, { resize: { flavorRef: '2' } });
+      assert.equal(res.status, 400);
+      assert.equal(at(res.body, 'badRequest', 'message'), 'No valid host was found. There are not enough hosts available.');
+      assert.equal(await status(id), 'ACTIVE');
+      assert.equal(await latestMigration(t.h.db, id), undefined, 'no migration record was kept');
+    } finally {
+      await setServiceStatus(t.h.db, other.id, { disabled: false });
+    }
+  });
+
   it('resize refuses the same flavor, an unknown one and a quota overrun with Nova’s errors', async () => {
     const id = await create();
     const same = await act(id, { resize: { flavorRef: '1' } });
@@ -378,8 +394,15 @@ describe('compute API: rebuild, resize, migrations, evacuate (two fake hosts)', 
       assert.equal(fault?.message, 'migrateDiskAndPowerOff is not supported by the fake driver');
       assert.deepEqual(await events(id, 'migrate'), ['compute_resize_instance:Error']);
       assert.equal(src.driver.vms().find((v) => v.uuid === id)?.powerState, 1, 'still running on its host');
+      // Once the agent has reported it (supports_migrate: False), the API refuses at once.
+      await src.agent.reportResources();
+      const refused = await act(id, { resize: { flavorRef: '2' } });
+      assert.equal(refused.status, 409);
+      assert.equal(at(refused.body, 'conflictingRequest', 'message'), `Cannot 'resize' instance ${id}: resize is not supported by this hypervisor (fake).`);
+      assert.equal(await status(id), 'ACTIVE');
     } finally {
       Reflect.deleteProperty(src.driver, 'migrateDiskAndPowerOff');
+      await src.agent.reportResources();
     }
   });
 
@@ -398,5 +421,46 @@ describe('compute API: rebuild, resize, migrations, evacuate (two fake hosts)', 
     const left = await t.h.db.selectFrom('allocations').selectAll().execute();
     assert.deepEqual(left.filter((a) => a.instance_uuid === id), []);
     assert.deepEqual(await usage(), Object.fromEntries(Object.keys(await usage()).map((k) => [k, 0])), 'every allocation was given back');
+  });
+});
+
+describe('compute API: resize on one host with allow_resize_to_same_host', () => {
+  let t: ComputeHarness;
+  let cloud: TestCloud;
+  before(async () => {
+    t = await startHarness('[DEFAULT]\nreserved_host_memory_mb = 0\nallow_resize_to_same_host = true\n');
+    cloud = new TestCloud(t.h);
+    cloud.images.ids.add(IMAGE_ID);
+    await cloud.addCompute('solo');
+    await cloud.addScheduler('sched');
+  });
+  after(async () => {
+    await cloud.stop();
+    await t.close();
+  });
+
+  it('resizes in place (same host and node), reverts, resizes again and confirms', async () => {
+    const show = async (id: string) => (await t.call('GET', `/compute/v2.1/servers/${id}`, 'admin')).body;
+    const waitStatus = (id: string, want: string) => cloud.waitFor(`${want}`, async () => (str(await show(id), 'server', 'status') === want ? true : undefined));
+    const res = await t.call('POST', '/compute/v2.1/servers', 'member-a', { server: { name: 'one', imageRef: IMAGE_ID, flavorRef: '1', networks: 'none' } });
+    const id = str(res.body, 'server', 'id');
+    await waitStatus(id, 'ACTIVE');
+    const act = (body: unknown) => t.call('POST', `/compute/v2.1/servers/${id}/action`, 'member-a', body);
+    assert.equal((await act({ resize: { flavorRef: '2' } })).status, 202);
+    await waitStatus(id, 'VERIFY_RESIZE');
+    assert.equal(str(await show(id), 'server', 'OS-EXT-SRV-ATTR:host'), 'solo');
+    assert.equal((await act({ revertResize: null })).status, 202);
+    await waitStatus(id, 'ACTIVE');
+    assert.equal(str(await show(id), 'server', 'flavor', 'id'), '1');
+    const driver = cloud.computes.get('solo')?.driver;
+    assert.equal(driver?.vms().find((v) => v.uuid === id)?.powerState, 1);
+    assert.equal((await act({ resize: { flavorRef: '2' } })).status, 202);
+    await waitStatus(id, 'VERIFY_RESIZE');
+    assert.equal((await act({ confirmResize: null })).status, 204);
+    await waitStatus(id, 'ACTIVE');
+    await cloud.waitFor('confirmed', async () => ((await latestMigration(t.h.db, id))?.status === 'confirmed' ? true : undefined));
+    assert.equal(driver?.vms().filter((v) => v.uuid === id).length, 1);
+    const used = await t.h.db.selectFrom('compute_nodes').select('memory_mb_used').executeTakeFirstOrThrow();
+    assert.equal(used.memory_mb_used, 2048, 'only the new flavor stays allocated');
   });
 });

@@ -58,6 +58,7 @@ export async function terminate(ctx: AgentContext, row: InstanceRow): Promise<vo
     );
     if (!updated) throw new GuardLost();
     await removeConsole(trx, row.uuid);
+    await trx.deleteFrom('instance_diagnostics').where('instance_uuid', '=', row.uuid).execute();
   });
   if (ok) ctx.logger.info({ instance: row.uuid }, 'instance deleted');
   if (node !== undefined) await ctx.bus.notify('nodes', node);

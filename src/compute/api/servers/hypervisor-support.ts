@@ -3,7 +3,13 @@ import type { InstanceRow } from '../../../db/schema.js';
 import type { ComputeDeps } from '../deps.js';
 
 /** Actions a hypervisor may lack, and the node capability (written by its compute agent) that says so. */
-const CAPABILITY_OF: Readonly<Record<string, string>> = { pause: 'supports_pause', unpause: 'supports_pause' };
+const CAPABILITY_OF: Readonly<Record<string, string>> = {
+  pause: 'supports_pause',
+  unpause: 'supports_pause',
+  resize: 'supports_migrate',
+  migrate: 'supports_migrate',
+  'os-migrateLive': 'supports_live_migration',
+};
 
 /**
  * Refuses, with a 409 before anything changes, an action the server's hypervisor cannot do

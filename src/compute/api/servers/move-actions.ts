@@ -18,6 +18,7 @@ import type { ComputeDeps } from '../deps.js';
 import { atLeast } from '../microversion.js';
 import { callerOf } from '../request.js';
 import { actionArgs, optBool, optEnum, optString } from './action-args.js';
+import { assertHypervisorSupports } from './hypervisor-support.js';
 import { assertUnlocked, invalidState, visibleServer } from './lookup.js';
 
 /**
@@ -178,6 +179,7 @@ async function resize(req: FastifyRequest, deps: ComputeDeps, row: InstanceRow):
   const newFlavor = await flavorSnapshot(deps, req, String(ref));
   if (newFlavor.id === oldFlavor.id) throw new InvalidInputError('When resizing, instances must change flavor!');
   if (newFlavor.root_gb === 0 && oldFlavor.root_gb !== 0) throw new InvalidInputError('Resize to zero disk flavor is not allowed.');
+  await assertHypervisorSupports(deps, row, 'resize');
   await assertSourceUp(deps, row);
   const quota = async (trx: Db) => {
     const deltas = { cores: newFlavor.vcpus - oldFlavor.vcpus, ram: newFlavor.memory_mb - oldFlavor.memory_mb };
@@ -201,7 +203,7 @@ async function resize(req: FastifyRequest, deps: ComputeDeps, row: InstanceRow):
     status: 'pre-migrating',
     task: TaskState.RESIZE_PREP,
     newFlavor,
-    target: { excludeHosts: sameHost ? [] : [row.host as string], excludeNodes: [] },
+    target: { excludeHosts: sameHost ? [] : [row.host as string], excludeNodes: [], capability: 'supports_migrate' },
     quota,
   });
 }
@@ -246,6 +248,7 @@ async function migrate(req: FastifyRequest, deps: ComputeDeps, row: InstanceRow)
     await assertHostExists(deps, host);
     if (host === row.host) throw new InvalidInputError('Cannot migrate to the host where the server exists.');
   }
+  await assertHypervisorSupports(deps, row, 'migrate');
   await assertSourceUp(deps, row);
   await startMove(req, deps, row, RESIZE_STATES, {
     action: 'migrate',
@@ -253,7 +256,7 @@ async function migrate(req: FastifyRequest, deps: ComputeDeps, row: InstanceRow)
     status: 'pre-migrating',
     task: TaskState.RESIZE_PREP,
     newFlavor: parseFlavor(row.flavor),
-    target: { excludeHosts: [row.host as string], excludeNodes: [], ...(host !== undefined ? { host } : {}) },
+    target: { excludeHosts: [row.host as string], excludeNodes: [], capability: 'supports_migrate', ...(host !== undefined ? { host } : {}) },
   });
 }
 
@@ -278,6 +281,7 @@ async function migrateLive(req: FastifyRequest, deps: ComputeDeps, row: Instance
     await assertHostExists(deps, host);
     if (host === row.host) throw new InvalidInputError(`Unable to migrate instance (${row.uuid}) to current host (${host}).`);
   }
+  await assertHypervisorSupports(deps, row, 'os-migrateLive');
   await assertSourceUp(deps, row);
   const node = await getComputeNode(deps.db, row.node as string);
   await startMove(req, deps, row, LIVE_STATES, {
@@ -289,6 +293,7 @@ async function migrateLive(req: FastifyRequest, deps: ComputeDeps, row: Instance
     target: {
       excludeHosts: [row.host as string],
       excludeNodes: [],
+      capability: 'supports_live_migration',
       ...(host !== undefined ? { host, force } : {}),
       ...(node ? { hypervisorType: node.hypervisor_type } : {}),
     },
