@@ -5,14 +5,19 @@ import { build } from './build.js';
 import { POWER_TASKS, runPowerTask } from './power.js';
 import { changePasswordTask, crashDumpTask, rescueTask, unrescueTask } from './rescue.js';
 import { offloadTask, shelveTask, unshelveOnHost, unshelveSpawn } from './shelve.js';
-import { snapshotTask } from './snapshot.js';
+import { SNAPSHOT_TASKS, snapshotTask } from './snapshot.js';
 import { terminate } from './terminate.js';
 
-/** Tasks of shelve, snapshots, rescue and guest actions (h-shelve), by the task_state the API sets. */
+/**
+ * Tasks of shelve, snapshots, rescue and guest actions (h-shelve), by the task_state the API
+ * sets; the steps of snapshots and shelve too, so that recovery resumes an upload a restart
+ * interrupted (each re-runs from the start: power off and snapshot are idempotent).
+ */
 const GUEST_TASKS: Readonly<Record<string, (ctx: AgentContext, row: InstanceRow) => Promise<void>>> = {
-  [TaskState.IMAGE_SNAPSHOT_PENDING]: snapshotTask,
-  [TaskState.IMAGE_BACKUP]: snapshotTask,
+  ...Object.fromEntries(SNAPSHOT_TASKS.map((t) => [t, snapshotTask])),
   [TaskState.SHELVING]: shelveTask,
+  [TaskState.SHELVING_IMAGE_PENDING_UPLOAD]: shelveTask,
+  [TaskState.SHELVING_IMAGE_UPLOADING]: shelveTask,
   [TaskState.SHELVING_OFFLOADING]: offloadTask,
   [TaskState.UNSHELVING]: unshelveOnHost,
   [TaskState.RESCUING]: rescueTask,
