@@ -31,7 +31,8 @@ export function createImageProvider(db: Db, store: ImageStore, options: { varian
      * inspector runs. A failure puts the image back to queued with nothing stored.
      */
     async upload(imageId, data, formats, signal) {
-      const claimed = await updateImage(db, imageId, ['queued'], { status: 'saving', disk_format: formats.diskFormat, container_format: formats.containerFormat });
+      // 'saving' too: an upload interrupted by a restart of its agent is done again (only that agent writes this image).
+      const claimed = await updateImage(db, imageId, ['queued', 'saving'], { status: 'saving', disk_format: formats.diskFormat, container_format: formats.containerFormat });
       if (!claimed) throw new ConflictError(`Image ${imageId} is not queued (deleted, or uploaded already): the snapshot has nowhere to go.`, { image: imageId });
       let result;
       try {

@@ -151,17 +151,23 @@ export class SchedulerWorker {
       e.or([e('lease_owner', 'is', null), e('lease_owner', '=', identity), e('lease_expires_at', '<', t)]);
     // `deleted + 0` keeps SQLite's planner off the (deleted, created_at) index, which would
     // walk every placed instance: (task_state, created_at) finds the oldest waiting ones directly.
-    const candidates = await db
-      .selectFrom('instances')
-      .select('uuid')
-      // An offloaded server being unshelved waits for a host too (task 'unshelving', no host).
-      .where('task_state', 'in', SCHEDULABLE_TASKS)
-      .where('host', 'is', null)
-      .where(sql<number>`${sql.ref('deleted')} + 0`, '=', 0)
-      .where(leasable)
-      .orderBy('created_at')
-      .limit(BATCH)
-      .execute();
+    // One query per task state, each an equality on the index (an IN list would sort every
+    // waiting row): builds, and offloaded servers being unshelved (task 'unshelving', no host).
+    const waiting = (task: string) =>
+      db
+        .selectFrom('instances')
+        .select(['uuid', 'created_at'])
+        .where('task_state', '=', task)
+        .where('host', 'is', null)
+        .where(sql<number>`${sql.ref('deleted')} + 0`, '=', 0)
+        .where(leasable)
+        .orderBy('created_at')
+        .limit(BATCH)
+        .execute();
+    const candidates = (await Promise.all(SCHEDULABLE_TASKS.map(waiting)))
+      .flat()
+      .sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0))
+      .slice(0, BATCH);
     if (candidates.length === 0) return [];
     const leased = await db
       .updateTable('instances')

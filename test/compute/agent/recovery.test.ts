@@ -53,9 +53,10 @@ for (const dialect of DIALECTS) {
 
       // The hypervisor finished a spawn but the agent died before recording it.
       await updateInstance(h.db, built, {}, { vm_state: 'building', task_state: 'spawning', power_state: 0 });
-      // A stop was accepted by the API but never run; a snapshot was under way; a build lost its task.
+      // A stop was accepted by the API but never run; a task no agent resumes (snapshots and
+      // shelve are resumed since they arrived, so a build-time one stands in); a build lost its task.
       await updateInstance(h.db, stopping, {}, { task_state: 'powering-off' });
-      await updateInstance(h.db, snapshotting, {}, { task_state: 'image_snapshot' });
+      await updateInstance(h.db, snapshotting, {}, { task_state: 'block_device_mapping' });
       await updateInstance(h.db, orphan, {}, { vm_state: 'building', task_state: null });
 
       // If recovery re-ran the finished spawn instead of finishing it, this would fail it.
@@ -70,7 +71,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await cloud.settled(stopping)).vm_state, 'stopped');
       const s = await cloud.settled(snapshotting);
       assert.equal(s.vm_state, 'active');
-      assert.match((await latestInstanceFault(h.db, snapshotting))?.message ?? '', /image_snapshot of instance .* was interrupted by a restart of compute host c1/);
+      assert.match((await latestInstanceFault(h.db, snapshotting))?.message ?? '', /block_device_mapping of instance .* was interrupted by a restart of compute host c1/);
       assert.equal((await cloud.settled(orphan)).vm_state, 'error');
       assert.match((await latestInstanceFault(h.db, orphan))?.message ?? '', /interrupted by a restart/);
     });

@@ -158,6 +158,23 @@ describe('compute API: shelve, snapshots, rescue, password, console output (fake
     assert.equal((await getInstance(t.h.db, uuid))?.task_state, null);
   });
 
+  it('an upload a restart interrupted (task image_uploading, image saving) is done again by the agent', async () => {
+    const uuid = await boot('resume');
+    const res = await act(uuid, { createImage: { name: 'resumed' } });
+    const loc = String(res.headers['location'] ?? '');
+    const imageId = loc.slice(loc.lastIndexOf('/') + 1);
+    await settled(uuid);
+    // What a crash mid-upload leaves: the image back in 'saving' without bits, the task at its upload step.
+    await t.h.db.updateTable('images').set({ status: 'saving', location: null, size: null }).where('id', '=', imageId).execute();
+    await t.h.db.insertInto('instance_system_metadata').values({ instance_uuid: uuid, key: 'snapshot_image_id', value: imageId }).execute();
+    await t.h.db.updateTable('instances').set({ task_state: 'image_uploading' }).where('uuid', '=', uuid).execute();
+    await t.h.bus.notify('instances', 'c1');
+    const row = await settled(uuid);
+    assert.equal(row.vm_state, 'active');
+    assert.equal((await image(imageId))?.status, 'active');
+    assert.equal((await image(imageId))?.size, 64 * 1024);
+  });
+
   it('a failed snapshot deletes the image, records a fault and an Error event, and leaves the server ACTIVE', async () => {
     const uuid = await boot('fails');
     driver.inject({ op: 'snapshot', uuid, message: 'disk busy' });

@@ -10,7 +10,7 @@ import { POWER_TASKS, runPowerTask } from './power.js';
 import { rebuild } from './rebuild.js';
 import { changePasswordTask, crashDumpTask, rescueTask, unrescueTask } from './rescue.js';
 import { offloadTask, shelveTask, unshelveOnHost, unshelveSpawn } from './shelve.js';
-import { snapshotTask } from './snapshot.js';
+import { SNAPSHOT_TASKS, snapshotTask } from './snapshot.js';
 import { terminate } from './terminate.js';
 
 type Task = (ctx: AgentContext, row: InstanceRow) => Promise<void>;
@@ -26,11 +26,16 @@ const MOVE_TASKS: Readonly<Record<string, Task>> = {
   [TaskState.MIGRATING]: liveMigrate,
 };
 
-/** Tasks of shelve, snapshots, rescue and guest actions, by the task_state the API sets. */
+/**
+ * Tasks of shelve, snapshots, rescue and guest actions, by the task_state the API sets; the
+ * steps of snapshots and shelve too, so that recovery resumes an upload a restart
+ * interrupted (each re-runs from the start: power off and snapshot are idempotent).
+ */
 const GUEST_TASKS: Readonly<Record<string, Task>> = {
-  [TaskState.IMAGE_SNAPSHOT_PENDING]: snapshotTask,
-  [TaskState.IMAGE_BACKUP]: snapshotTask,
+  ...Object.fromEntries(SNAPSHOT_TASKS.map((t) => [t, snapshotTask])),
   [TaskState.SHELVING]: shelveTask,
+  [TaskState.SHELVING_IMAGE_PENDING_UPLOAD]: shelveTask,
+  [TaskState.SHELVING_IMAGE_UPLOADING]: shelveTask,
   [TaskState.SHELVING_OFFLOADING]: offloadTask,
   [TaskState.UNSHELVING]: unshelveOnHost,
   [TaskState.RESCUING]: rescueTask,

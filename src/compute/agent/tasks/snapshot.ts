@@ -6,6 +6,15 @@ import type { AgentContext } from '../context.js';
 import { instanceRef } from '../instance-spec.js';
 import { runOperation, TaskChanged } from './operation.js';
 
+/** Every task state of createImage/createBackup: the API's first one, then the agent's steps (all resumable after a restart). */
+export const SNAPSHOT_TASKS: readonly string[] = [
+  TaskState.IMAGE_SNAPSHOT_PENDING,
+  TaskState.IMAGE_BACKUP,
+  TaskState.IMAGE_SNAPSHOT,
+  TaskState.IMAGE_PENDING_UPLOAD,
+  TaskState.IMAGE_UPLOADING,
+];
+
 /** System metadata keys the Compute API writes for a snapshot it hands to the agent. */
 export const SNAPSHOT_IMAGE_KEY = 'snapshot_image_id';
 export const BACKUP_TYPE_KEY = 'backup_type';
@@ -44,9 +53,9 @@ export async function uploadSnapshot(
  * failure the image is deleted and the server keeps its state.
  */
 export async function snapshotTask(ctx: AgentContext, row: InstanceRow): Promise<void> {
-  const backup = row.task_state === TaskState.IMAGE_BACKUP;
-  const first = backup ? TaskState.IMAGE_BACKUP : TaskState.IMAGE_SNAPSHOT_PENDING;
   const sys = await getSystemMetadata(ctx.db, row.uuid);
+  // Resumed after a restart the task may be any step: the backup's type says which action it is.
+  const backup = row.task_state === TaskState.IMAGE_BACKUP || sys[BACKUP_TYPE_KEY] !== undefined;
   const imageId = sys[SNAPSHOT_IMAGE_KEY];
   const removeImage = async () => {
     if (imageId !== undefined) await ctx.images.remove?.(imageId);
@@ -54,7 +63,7 @@ export async function snapshotTask(ctx: AgentContext, row: InstanceRow): Promise
   await runOperation(ctx, row, {
     action: backup ? 'createBackup' : 'createImage',
     event: backup ? 'compute_backup_instance' : 'compute_snapshot_instance',
-    taskStates: [first, TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_PENDING_UPLOAD, TaskState.IMAGE_UPLOADING],
+    taskStates: SNAPSHOT_TASKS,
     run: async (step) => {
       if (imageId === undefined) throw new DriverError('snapshot_image_missing', `no image was prepared for the snapshot of instance ${row.uuid}`);
       if (!backup && !(await step(TaskState.IMAGE_SNAPSHOT))) throw new TaskChanged();

@@ -39,7 +39,8 @@ export async function startTask(
     const updated = await updateInstance(
       trx,
       row.uuid,
-      { vmState: rule.vmStates, taskState: rule.taskStates ?? [null], host: row.host, version: row.version },
+      // Not the row's version: a power-state sync in between must not turn into a 409.
+      { vmState: rule.vmStates, taskState: rule.taskStates ?? [null], host: row.host },
       { task_state: rule.newTask, ...(options.set ?? {}) },
     );
     if (!updated) return false;
