@@ -61,8 +61,14 @@ export function consoleRoutes(deps: ConsoleRoutesDeps) {
 
     const refuse = (req: FastifyRequest, reply: FastifyReply, r: ConsoleRefusal, serverName?: string): FastifyReply => {
       logger.info({ reason: r.reason, remote: req.ip }, `console refused: ${r.message}`);
+      reply.status(r.status).header('cache-control', 'no-store');
+      if (req.ws) {
+        // A refused upgrade says why in its headers and has no body: websocket clients that
+        // read on after the headers (tempest's) must see the connection end, not stray bytes.
+        return reply.header('x-console-refusal', r.reason).header('x-console-refusal-message', r.message.replace(/[^\x20-\x7e]/g, '?')).send();
+      }
       const server = serverName === undefined ? {} : { server: { name: serverName } };
-      return reply.status(r.status).header('cache-control', 'no-store').send({ error: { code: r.status, reason: r.reason, message: r.message, ...server } });
+      return reply.send({ error: { code: r.status, reason: r.reason, message: r.message, ...server } });
     };
 
     /** Before the upgrade: origin, then the one-time token (used up here) and its instance. */

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { inflateSync } from 'node:zlib';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -22,6 +24,44 @@ import { vmwareConf } from './vmware-support.js';
  * `openstack console url show`; the page is driven by Chromium (playwright-core).
  */
 const VMWARE_TOKEN_TTL = 5;
+const execFileAsync = promisify(execFile);
+
+/**
+ * tempest's test_novnc steps (Debian's python3 and tempest package) (tempest/api/compute/servers/test_novnc.py) with its own
+ * websocket client: the page is noVNC HTML, the upgrade answers 101, the RFB handshake
+ * (version, security None, ClientInit → ServerInit) goes through, and a bad token
+ * (tempest's way: "token=" → "token=bad" in the path) gets no data.
+ */
+const TEMPEST_NOVNC = `
+import sys, urllib.parse as up, urllib3
+from tempest.common import compute
+url = sys.argv[1]
+resp = urllib3.PoolManager().request('GET', url)
+html = resp.data.decode()
+assert resp.status == 200 and '</html>' in html and 'noVNC' in html and '<script' in html, (resp.status, html[:200])
+ws = compute.create_websocket(url)
+assert ws.response.startswith(b'HTTP/1.1 101 Switching Protocols'), ws.response
+assert b'upgrade: websocket' in ws.response.lower(), ws.response
+version = ws.receive_frame()
+assert version == b'RFB 003.008\\n', version
+ws.send_frame(version)
+types = ws.receive_frame()
+assert 1 in list(types[1:]), types
+ws.send_frame(bytes((1,)))
+assert ws.receive_frame() == b'\\x00\\x00\\x00\\x00'
+ws.send_frame(bytes((1,)))
+init = ws.receive_frame()
+assert len(init) > 24, init
+ws.close()
+p = up.urlparse(url)
+q = up.parse_qs(p.query)
+q['path'] = up.unquote(q['path'][0]).replace('token=', 'token=bad')
+bad = up.urlunparse(up.ParseResult(p.scheme, p.netloc, p.path, p.params, up.urlencode(q), p.fragment))
+wsb = compute.create_websocket(bad)
+data = wsb.receive_frame()
+assert data is None or not data, data
+print('RFB 003.008 security none ok; ServerInit %d bytes; bad token: nothing' % len(init))
+`;
 
 interface ConsoleUrl {
   type: string;
@@ -38,7 +78,7 @@ describe('VNC consoles through the console proxy: libvirt (QEMU) and VMware (vcs
   let kvmServer: { id: string; name: string };
   let vmwServer: { id: string; name: string };
 
-  const tokenOf = (url: string): string => /^\?token=(.+)$/.exec(new URL(url).searchParams.get('path') ?? '')?.[1] ?? '';
+  const tokenOf = (url: string): string => /[?&]token=([^&]+)/.exec(new URL(url).searchParams.get('path') ?? '')?.[1] ?? '';
   const consoleUrl = async (pv: PolyvisorProcess, server: string): Promise<string> => (await pv.openstackJson<ConsoleUrl>(['console', 'url', 'show', server])).url;
 
   /** Opens the proxy's websocket as noVNC does; resolves with its first message, or rejects with the HTTP refusal. */
@@ -48,9 +88,9 @@ describe('VNC consoles through the console proxy: libvirt (QEMU) and VMware (vcs
       ws.once('message', (d: Buffer) => resolve({ ws, first: d }));
       ws.once('close', (code, reason) => reject(new Error(`closed ${code}: ${reason.toString()}`)));
       ws.once('unexpected-response', (_req, res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${body}`), { status: res.statusCode, body })));
+        const message = String(res.headers['x-console-refusal-message']);
+        res.resume();
+        res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${message}`), { status: res.statusCode, body: message })));
       });
       ws.once('error', reject);
     });
@@ -107,6 +147,12 @@ describe('VNC consoles through the console proxy: libvirt (QEMU) and VMware (vcs
     assert.equal(first.toString(), 'RFB 003.008\n');
     ws.close();
     t.diagnostic(`websocket open to RFB greeting: ${ms.toFixed(1)} ms`);
+  });
+
+  it('tempest’s noVNC client (tempest.common.compute, as test_novnc uses it) gets the page, the upgrade and the RFB handshake; a bad token gets nothing', async () => {
+    const url = await consoleUrl(kvm, kvmServer.name);
+    const { stdout } = await execFileAsync('/usr/bin/python3', ['-c', TEMPEST_NOVNC, url], { timeout: 60_000 });
+    assert.match(stdout, /^RFB 003\.008 security none ok; ServerInit \d+ bytes; bad token: nothing$/m);
   });
 
   it('the same token a second time is refused (403, already used), and the log never shows it', async (t) => {

@@ -132,6 +132,6 @@ describe('VMware acceptance: polyvisor serve on vcsim with 2 clusters, openstack
     assert.equal(shown['status'], 'ACTIVE');
     const console = await json<{ type: string; url: string }>(`openstack console url show --novnc ${server.id}`);
     assert.equal(console.type, 'novnc');
-    assert.match(console.url, /\?path=%3Ftoken%3D[A-Za-z0-9_-]{32,}$/);
+    assert.match(console.url, /\/console\/\?path=console%2Fwebsockify%3Ftoken%3D[A-Za-z0-9_-]{32,}$/);
   });
 });

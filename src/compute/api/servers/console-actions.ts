@@ -85,6 +85,11 @@ async function consoleUrl(deps: ComputeDeps, row: InstanceRow, type: string): Pr
   if (endpoint === undefined) throw new PolyvisorError('not_implemented', 'Unable to get vnc console, functionality not implemented');
   const token = randomBytes(24).toString('base64url');
   await issueConsoleToken(deps.db, token, { instanceUuid: row.uuid, consoleType: type, host: endpoint.host, port: endpoint.port, ttlSeconds: config.consoleauth.token_ttl });
-  const base = config.vnc.novncproxy_base_url ?? config.DEFAULT.novncproxy_base_url ?? `${deps.publicUrl()}${CONSOLE_PAGE_PATH}`;
-  return `${base}${base.includes('?') ? '&' : '?'}path=${encodeURIComponent(`?token=${token}`)}`;
+  const configured = config.vnc.novncproxy_base_url ?? config.DEFAULT.novncproxy_base_url;
+  // noVNC's `path` is the websocket's path from the host's root: a separate proxy (Nova's
+  // layout) takes it at `/`, the API process's own proxy at /console/websockify. Clients
+  // that follow it (noVNC, tempest's websocket client) reach the right place either way.
+  const base = configured ?? `${deps.publicUrl()}${CONSOLE_PAGE_PATH}`;
+  const wsPath = configured === null ? `${CONSOLE_PAGE_PATH.slice(1)}websockify?token=${token}` : `?token=${token}`;
+  return `${base}${base.includes('?') ? '&' : '?'}path=${encodeURIComponent(wsPath)}`;
 }
