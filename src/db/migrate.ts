@@ -9,6 +9,7 @@ import { scheduler } from './migrations/0005-scheduler.js';
 import { aggregates } from './migrations/0006-aggregates.js';
 import { vmware } from './migrations/0007-vmware.js';
 import { identityExtra } from './migrations/0008-identity-extra.js';
+import { serverGroups } from './migrations/0014-server-groups.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -21,6 +22,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0006-aggregates': aggregates(dialect),
     '0007-vmware': vmware(dialect),
     '0008-identity-extra': identityExtra(dialect),
+    '0014-server-groups': serverGroups(dialect),
   };
 }
 

@@ -33,6 +33,10 @@ export interface Database {
   aggregate_metadata: AggregateMetadataTable;
   instance_consoles: InstanceConsoleTable;
   console_auth_tokens: ConsoleAuthTokenTable;
+  instance_groups: InstanceGroupTable;
+  instance_group_members: InstanceGroupMemberTable;
+  user_quotas: UserQuotaTable;
+  quota_classes: QuotaClassTable;
 }
 
 export type Bool = 0 | 1;
@@ -370,6 +374,39 @@ export interface ConsoleAuthTokenTable {
   expires_at: string;
 }
 
+/** A server group (migration 0014-server-groups); rules is a JSON object. */
+export interface InstanceGroupTable {
+  uuid: string;
+  name: string;
+  project_id: string;
+  user_id: string;
+  policy: string;
+  rules: Generated<string>;
+  created_at: string;
+}
+
+export interface InstanceGroupMemberTable {
+  group_uuid: string;
+  instance_uuid: string;
+  created_at: string;
+}
+
+/** Per-user quota overrides inside a project (os-quota-sets?user_id=). */
+export interface UserQuotaTable {
+  project_id: string;
+  user_id: string;
+  resource: string;
+  hard_limit: number;
+}
+
+/** os-quota-class-sets; the 'default' class overrides the [quota] defaults. */
+export interface QuotaClassTable {
+  class_name: string;
+  resource: string;
+  hard_limit: number;
+}
+
+export type InstanceGroupRow = Selectable<InstanceGroupTable>;
 export type ProjectRow = Selectable<ProjectTable>;
 export type UserRow = Selectable<UserTable>;
 export type ServiceRow = Selectable<ServiceTable>;

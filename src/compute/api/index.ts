@@ -17,6 +17,7 @@ import { instanceActionRoutes } from './servers/instance-actions.js';
 import { serverActionRoutes } from './servers/server-actions.js';
 import { serverMetadataRoutes } from './servers/server-metadata.js';
 import { serverRoutes } from './servers/server-routes.js';
+import { serverGroupRoutes } from './server-groups/server-group-routes.js';
 import { schemaErrorFormatter } from './validation.js';
 import { versionDocRoute, versionRootRoute } from './versions.js';
 
@@ -44,6 +45,7 @@ function v21Routes(app: FastifyInstance, deps: ComputeDeps, withVersionDoc: bool
   hypervisorRoutes(app, deps);
   serviceRoutes(app, deps);
   aggregateRoutes(app, deps);
+  serverGroupRoutes(app, deps);
 }
 
 /**

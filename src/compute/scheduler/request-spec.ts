@@ -1,3 +1,4 @@
+import type { InstanceGroupPlacement } from '../../db/repos/server-groups.js';
 import type { FlavorSnapshot } from '../states.js';
 
 /** What one instance asks of the scheduler, parsed once from its row. */
@@ -13,6 +14,8 @@ export interface RequestSpec {
   readonly imageProperties: Readonly<Record<string, string>>;
   /** Nodes already tried for this build. */
   readonly retryNodes: ReadonlySet<string>;
+  /** The instance's server group (policy, rules, where its other members are), if any. */
+  readonly group?: InstanceGroupPlacement;
 }
 
 export class InvalidRequestSpecError extends Error {}

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireAdmin, requireWriter } from '../../../api/policy.js';
 import { ConflictError, InvalidInputError, PolyvisorError, QuotaExceededError } from '../../../errors.js';
 import { deleteKeypair, getKeypair, insertKeypair, listKeypairs } from '../../../db/repos/keypairs.js';
-import { projectQuotas, defaultQuotas } from '../../../db/repos/quotas.js';
+import { effectiveQuotas } from '../quotas/effective.js';
 import type { KeypairRow } from '../../../db/schema.js';
 import type { ComputeDeps } from '../deps.js';
 import { atLeast } from '../microversion.js';
@@ -93,7 +93,7 @@ export function keypairRoutes(app: FastifyInstance, deps: ComputeDeps): void {
       publicKey = parsed.text;
       fingerprint = fingerprintOf(parsed.blob);
     }
-    const quota = (await projectQuotas(deps.db, defaultQuotas(deps.config.quota), ctx.projectId ?? '')).key_pairs;
+    const quota = (await effectiveQuotas(deps.db, deps, ctx.projectId ?? '', userId)).key_pairs;
     const result = await insertKeypair(deps.db, deps.dialect, { name, userId, type, fingerprint, publicKey }, quota);
     if (!result.ok) {
       if (result.reason === 'duplicate') throw new ConflictError(`Key pair '${name}' already exists.`);

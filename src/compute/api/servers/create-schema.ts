@@ -47,7 +47,7 @@ export const createServerSchema = strictObject(
       },
       ['name', 'flavorRef'],
     ),
-    // Scheduler hints are accepted and ignored: there is no hint-aware filter yet.
+    // Scheduler hints: `group` (a server group) is used; other Nova hints are accepted and ignored.
     'os:scheduler_hints': { type: 'object' },
     'OS-SCH-HNT:scheduler_hints': { type: 'object' },
   },
@@ -76,4 +76,6 @@ export interface CreateServerBody {
     return_reservation_id?: boolean | string;
     description?: string | null;
   };
+  'os:scheduler_hints'?: Record<string, unknown>;
+  'OS-SCH-HNT:scheduler_hints'?: Record<string, unknown>;
 }

@@ -4,7 +4,11 @@ import { listNodes } from '../../../db/repos/compute-admin.js';
 import { getExtraSpecs, getFlavor } from '../../../db/repos/flavors.js';
 import { findUsableImage } from '../../../db/repos/images.js';
 import { getKeypair } from '../../../db/repos/keypairs.js';
-import { defaultQuotas, projectQuotas, type QuotaLimits } from '../../../db/repos/quotas.js';
+import type { QuotaLimits } from '../../../db/repos/quotas.js';
+import { projectLimits } from '../quotas/effective.js';
+import { userQuotaOverrides } from '../../../db/repos/quotas.js';
+import { getServerGroup } from '../../../db/repos/server-groups.js';
+import { canSee } from '../../../api/policy.js';
 import type { FlavorSnapshot } from '../../states.js';
 import type { ComputeDeps } from '../deps.js';
 import { validateName } from '../names.js';
@@ -37,6 +41,10 @@ export interface PreparedCreate {
   readonly diskConfig: 'AUTO' | 'MANUAL';
   readonly securityGroups: readonly string[];
   readonly quotas: QuotaLimits;
+  /** The caller's per-user overrides within the project (checked against the user's own usage). */
+  readonly userQuotas: Partial<QuotaLimits>;
+  /** The server group of the `group` scheduler hint. */
+  readonly groupUuid: string | null;
 }
 
 /** The id at the end of a reference that may be a URL (Nova accepts both for imageRef and flavorRef). */
@@ -66,7 +74,9 @@ export async function prepareCreate(deps: ComputeDeps, ctx: AuthContext, project
   const maxCount = Number(s.max_count ?? minCount);
   if (minCount > maxCount) throw new InvalidInputError('min_count must be <= max_count');
 
-  const quotas = await projectQuotas(deps.db, defaultQuotas(deps.config.quota), projectId);
+  const quotas = await projectLimits(deps.db, deps, projectId);
+  const userQuotas = await userQuotaOverrides(deps.db, projectId, ctx.userId);
+  const groupUuid = await groupHint(deps, ctx, body);
   const metadata = s.metadata ?? {};
   const metaLimit = quotas.metadata_items;
   if (metaLimit >= 0 && Object.keys(metadata).length > metaLimit) {
@@ -146,7 +156,24 @@ export async function prepareCreate(deps: ComputeDeps, ctx: AuthContext, project
     diskConfig: s['OS-DCF:diskConfig'] ?? 'MANUAL',
     securityGroups: (s.security_groups ?? [{ name: 'default' }]).map((g) => g.name),
     quotas,
+    userQuotas,
+    groupUuid,
   };
+}
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/** The `group` scheduler hint: a server group of the caller's project (Nova: uuid format, 400 otherwise). */
+async function groupHint(deps: ComputeDeps, ctx: AuthContext, body: CreateServerBody): Promise<string | null> {
+  const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {};
+  const raw = hints['group'];
+  if (raw === undefined) return null;
+  if (typeof raw !== 'string' || !UUID.test(raw)) {
+    throw new InvalidInputError(`Invalid input for field/attribute group. Value: ${JSON.stringify(raw)}. ${JSON.stringify(raw)} is not a 'uuid'`);
+  }
+  const g = await getServerGroup(deps.db, raw);
+  if (!g || !canSee(ctx, g.row.project_id)) throw new InvalidInputError(`Instance group ${raw} could not be found.`);
+  return g.row.uuid;
 }
 
 /**
