@@ -10,6 +10,7 @@ import { aggregates } from './migrations/0006-aggregates.js';
 import { vmware } from './migrations/0007-vmware.js';
 import { identityExtra } from './migrations/0008-identity-extra.js';
 import { serverGroups } from './migrations/0014-server-groups.js';
+import { apiext } from './migrations/0015-apiext.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -23,6 +24,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0007-vmware': vmware(dialect),
     '0008-identity-extra': identityExtra(dialect),
     '0014-server-groups': serverGroups(dialect),
+    '0015-apiext': apiext(dialect),
   };
 }
 

@@ -140,6 +140,8 @@ export interface ComputeNodeTable {
   deleted: Bool;
   created_at: string;
   updated_at: string;
+  /** When the node's host last booted (migration 0015-apiext); null: the driver cannot tell. */
+  boot_time: Generated<string | null>;
 }
 
 export interface AllocationTable {

@@ -90,14 +90,17 @@ export function hypervisorRoutes(app: FastifyInstance, deps: ComputeDeps): void 
     return { hypervisor: detail(node, await workloadByNode(deps.db)) };
   });
 
-  // The API cannot ask a driver for a host's uptime (drivers are the agent's); Nova answers 501
-  // the same way for drivers without one, and the CLI's `hypervisor show` expects exactly that.
+  // Uptime comes from the boot time the node's driver reports (fake: when the driver started;
+  // libvirt: the local host's; VMware: the cluster's longest-running host). A driver that cannot
+  // tell leaves it null, and Nova's answer for such drivers is 501.
   app.get('/os-hypervisors/:id/uptime', async (req) => {
     admin(req, 'uptime');
     const raw = pathParam(req, 'id');
     const [node] = /^\d+$/.test(raw) ? await listNodes(deps.db, { id: Number(raw) }) : [];
     if (!node) throw new PolyvisorError('not_found', `Hypervisor ${raw} could not be found.`);
-    throw new PolyvisorError('not_implemented', 'Virt driver does not implement host uptime function.');
+    const uptime = uptimeText(node.node.boot_time, new Date());
+    if (uptime === null) throw new PolyvisorError('not_implemented', 'Virt driver does not implement host uptime function.');
+    return { hypervisor: { ...summary(node), uptime } };
   });
 
   app.get('/os-hypervisors/:pattern/search', async (req) => {
@@ -116,4 +119,22 @@ export function hypervisorRoutes(app: FastifyInstance, deps: ComputeDeps): void 
       }),
     };
   });
+}
+
+/**
+ * The host's uptime in the words of the `uptime` command, which is what Nova's libvirt driver
+ * returns: " 08:32:11 up 93 days, 18:25,  0 users,  load average: 0.00, 0.00, 0.00" (users and
+ * load are not known here and shown as zero). Null when the boot time is unknown.
+ */
+export function uptimeText(bootTime: string | null, at: Date): string | null {
+  if (bootTime === null) return null;
+  const boot = Date.parse(bootTime);
+  if (Number.isNaN(boot)) return null;
+  const minutes = Math.max(0, Math.floor((at.getTime() - boot) / 60_000));
+  const days = Math.floor(minutes / 1440);
+  const hh = Math.floor((minutes % 1440) / 60);
+  const mm = minutes % 60;
+  const clock = at.toISOString().slice(11, 19);
+  const since = days > 0 ? `${days} day${days === 1 ? '' : 's'}, ${String(hh).padStart(2, ' ')}:${String(mm).padStart(2, '0')}` : hh > 0 ? `${String(hh).padStart(2, ' ')}:${String(mm).padStart(2, '0')}` : `${mm} min`;
+  return ` ${clock} up ${since},  0 users,  load average: 0.00, 0.00, 0.00`;
 }

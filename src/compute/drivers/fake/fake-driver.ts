@@ -75,6 +75,7 @@ export class FakeDriver implements ComputeDriver {
   readonly #injections = new Injections();
   readonly #file: StateFile<SavedState> | undefined;
   readonly #nodeNames: readonly string[];
+  readonly #bootTime = new Date().toISOString();
 
   constructor(options: FakeDriverOptions) {
     this.#opts = options;
@@ -129,6 +130,8 @@ export class FakeDriver implements ComputeDriver {
       localGb: this.#opts.local_gb,
       cpuInfo: { arch: 'x86_64', model: 'fake', vendor: 'fake', topology: { sockets: 1, cores: this.#opts.vcpus, threads: 1 }, features: [] },
       capabilities: { architecture: 'x86_64', hypervisor_type: this.type },
+      // A fake host "booted" when its driver was created.
+      bootTime: this.#bootTime,
     }));
   }
 
