@@ -225,6 +225,8 @@ export interface InstanceTable {
   reservation_id: string;
   launch_index: Generated<number>;
   locked: Generated<Bool>;
+  /** 2.73: why the server is locked (migration 0015-apiext). */
+  locked_reason: Generated<string | null>;
   progress: Generated<number>;
   access_ip_v4: string | null;
   access_ip_v6: string | null;

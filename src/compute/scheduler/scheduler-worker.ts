@@ -52,6 +52,8 @@ interface LeasedInstance {
   retry_nodes: string;
   image_properties: string | null;
   group_uuid: string | null;
+  requested_host: string | null;
+  requested_node: string | null;
 }
 
 /**
@@ -187,6 +189,8 @@ export class SchedulerWorker {
         'instances.flavor',
         'instances.requested_availability_zone',
         'instances.retry_nodes',
+        'instances.requested_host',
+        'instances.requested_node',
         'images.properties as image_properties',
         (eb) =>
           eb

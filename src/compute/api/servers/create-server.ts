@@ -14,6 +14,7 @@ import { atLeast } from '../microversion.js';
 import { callerOf, Linker } from '../request.js';
 import { createServerSchema, type CreateServerBody } from './create-schema.js';
 import { prepareCreate, type PreparedCreate } from './prepare-create.js';
+import { checkCreateVersion } from './create-versions.js';
 
 const RESERVATION_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const PASSWORD_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
@@ -32,7 +33,8 @@ export function createServerRoute(app: FastifyInstance, deps: ComputeDeps): void
     const ctx = callerOf(req);
     requireWriter(ctx, 'os_compute_api:servers:create');
     const projectId = projectOf(ctx);
-    const prepared = await prepareCreate(deps, ctx, projectId, req.body as CreateServerBody);
+    const versioned = checkCreateVersion(req, ctx, req.body as CreateServerBody);
+    const prepared = await prepareCreate(deps, ctx, projectId, req.body as CreateServerBody, versioned);
     // Before 2.19 a server has no description of its own: Nova stores its name there.
     const p = prepared.description === null && !atLeast(req, 2, 19) ? { ...prepared, description: prepared.name } : prepared;
     const reservationId = `r-${randomString(RESERVATION_CHARS, 8)}`;
@@ -121,7 +123,7 @@ function instanceRow(
     uuid,
     display_name: displayName,
     display_description: p.description,
-    hostname: sanitizeHostname(displayName, `Server-${uuid}`),
+    hostname: p.hostname ?? sanitizeHostname(displayName, `Server-${uuid}`),
     project_id: o.projectId,
     user_id: o.userId,
     flavor: JSON.stringify(p.flavor),

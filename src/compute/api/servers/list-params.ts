@@ -1,6 +1,6 @@
 import type { AuthContext } from '../../../api/context.js';
 import { ForbiddenError, InvalidInputError } from '../../../errors.js';
-import { type ServerListFilter, type ServerSort, type ServerSortColumn } from '../../../db/repos/server-queries.js';
+import { EQUALITY_COLUMNS, type EqualityColumn, type ServerListFilter, type ServerSort, type ServerSortColumn } from '../../../db/repos/server-queries.js';
 import { TaskState, VmState } from '../../states.js';
 import { param, parseBool, params, type Query } from '../request.js';
 import { parseIsoTime } from '../times.js';
@@ -79,7 +79,20 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * Reads Nova's list filters; admin-only ones are ignored for other callers, as Nova does.
  * `ip6ForEveryone`: microversion 2.5 opened the `ip6` filter to non-admins.
  */
-export function parseServerListParams(q: Query, ctx: AuthContext, opts: { ip6ForEveryone?: boolean } = {}): ServerListParams {
+export interface ListVersionOptions {
+  /** 2.5: the `ip6` filter is open to non-admins. */
+  readonly ip6ForEveryone?: boolean;
+  /** 2.38: an unknown status is a 400 (before, an empty list). */
+  readonly strictStatus?: boolean;
+  /** 2.66: changes-before. */
+  readonly changesBefore?: boolean;
+  /** 2.73: the `locked` filter and sort key. */
+  readonly locked?: boolean;
+  /** 2.83: non-admins may use the simple filters (availability_zone, key_name, vm_state, ...). */
+  readonly simpleFiltersForEveryone?: boolean;
+}
+
+export function parseServerListParams(q: Query, ctx: AuthContext, opts: ListVersionOptions = {}): ServerListParams {
   const f: Mutable<ServerListFilter> = { deleted: 'no' };
   let empty = false;
   // Servers here have no fixed or floating addresses (no networking service), so an
@@ -102,6 +115,7 @@ export function parseServerListParams(q: Query, ctx: AuthContext, opts: { ip6For
     let anyTask = false;
     for (const s of statuses) {
       const key = s.toUpperCase();
+      if (opts.strictStatus === true && STATUS_VM[key] === undefined) throw new InvalidInputError(`Invalid status value: ${s}`);
       for (const v of STATUS_VM[key] ?? []) vm.add(v);
       const t = STATUS_TASKS[key];
       if (t) for (const x of t) tasks.add(x);
@@ -137,6 +151,39 @@ export function parseServerListParams(q: Query, ctx: AuthContext, opts: { ip6For
     // Nova: changes-since also returns servers deleted since then, unless deleted=false says otherwise.
     f.deleted = 'yes';
   }
+  if (opts.changesBefore === true) {
+    const raw = param(q, 'changes-before');
+    if (raw !== undefined) {
+      const t = parseIsoTime(raw);
+      if (t === undefined) throw new InvalidInputError(`Invalid input for query parameters changes-before. Value: ${raw}. '${raw}' is not a 'date-time'`);
+      if (f.changesSince !== undefined && f.changesSince > t) throw new InvalidInputError('The value of changes-since must be less than or equal to changes-before.');
+      f.changesBefore = t;
+      f.deleted = 'yes';
+    }
+  }
+  const equals: Partial<Record<EqualityColumn, string | number>> = {};
+  if (ctx.isAdmin || opts.simpleFiltersForEveryone === true) {
+    for (const column of EQUALITY_COLUMNS) {
+      if (column === 'locked') continue;
+      const raw = param(q, column);
+      if (raw === undefined) continue;
+      if (column === 'power_state' || column === 'progress') {
+        if (!/^\d+$/.test(raw)) throw new InvalidInputError(`Invalid input for query parameters ${column}. Value: ${raw}. '${raw}' is not an integer`);
+        equals[column] = Number(raw);
+      } else if (column === 'created_at' || column === 'launched_at' || column === 'terminated_at') {
+        const t = parseIsoTime(raw);
+        if (t === undefined) throw new InvalidInputError(`Invalid input for query parameters ${column}. Value: ${raw}. '${raw}' is not a 'date-time'`);
+        equals[column] = t;
+      } else if (column === 'config_drive') {
+        equals[column] = parseBool(raw, 'config_drive') ? 'True' : '';
+      } else equals[column] = raw;
+    }
+  }
+  if (opts.locked === true) {
+    const raw = param(q, 'locked');
+    if (raw !== undefined) equals.locked = parseBool(raw, 'locked') ? 1 : 0;
+  }
+  if (Object.keys(equals).length > 0) f.equals = equals;
   if (ctx.isAdmin) {
     const host = param(q, 'host');
     if (host !== undefined) f.host = host;
@@ -145,11 +192,11 @@ export function parseServerListParams(q: Query, ctx: AuthContext, opts: { ip6For
     const deleted = param(q, 'deleted');
     if (deleted !== undefined) f.deleted = parseBool(deleted, 'deleted') ? 'only' : 'no';
   }
-  return { filter: f, sorts: parseSorts(q, ctx), empty };
+  return { filter: f, sorts: parseSorts(q, ctx, opts.locked === true), empty };
 }
 
 /** Nova's get_sort_params + process_sort_params: default created_at desc, ties broken by id (uuid here). */
-function parseSorts(q: Query, ctx: AuthContext): ServerSort[] {
+function parseSorts(q: Query, ctx: AuthContext, lockedKey: boolean): ServerSort[] {
   const keys = params(q, 'sort_key').map((k) => k.trim());
   const dirs = params(q, 'sort_dir').map((d) => d.trim());
   for (const d of dirs) if (d !== 'asc' && d !== 'desc') throw new InvalidInputError("Unknown sort direction, must be 'desc' or 'asc'");
@@ -157,7 +204,7 @@ function parseSorts(q: Query, ctx: AuthContext): ServerSort[] {
   const defaultDir = (dirs[0] ?? 'desc') as 'asc' | 'desc';
   const out: ServerSort[] = [];
   keys.forEach((key, i) => {
-    const column = SORT_KEY_COLUMNS[key];
+    const column = key === 'locked' && lockedKey ? 'locked' : SORT_KEY_COLUMNS[key];
     if (column === undefined) {
       if (IGNORED_SORT_KEYS.has(key)) return;
       throw new InvalidInputError(`Invalid input for query parameters sort_key. Value: ${key}. '${key}' is not a valid sort key.`);

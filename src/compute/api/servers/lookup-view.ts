@@ -2,6 +2,7 @@ import type { ServiceRow } from '../../../db/schema.js';
 import { listServices } from '../../../db/repos/compute-admin.js';
 import { isServiceUp } from '../../service-status.js';
 import { latestFaultsOf, metadataOf, userDataOf, type ServerViewRow } from '../../../db/repos/server-queries.js';
+import { groupsOfInstance } from '../../../db/repos/server-groups.js';
 import type { ComputeDeps } from '../deps.js';
 import { compareVersions, type ApiVersion } from '../microversion.js';
 import type { Linker } from '../request.js';
@@ -26,6 +27,7 @@ export async function lookup(
   isAdmin: boolean,
   rows: readonly Pick<ServerViewRow, 'uuid' | 'vm_state'>[],
   version: ApiVersion,
+  options: { withServerGroups?: boolean } = {},
 ): Promise<ServerViewContext> {
   const uuids = rows.map((r) => r.uuid);
   const failed = rows.filter((r) => r.vm_state === 'error' || r.vm_state === 'deleted').map((r) => r.uuid);
@@ -37,5 +39,11 @@ export async function lookup(
     showUserData ? userDataOf(deps.db, uuids) : new Map<string, string | null>(),
     showHostStatus ? hostStatuses(deps) : new Map<string, string>(),
   ]);
-  return { linker, isAdmin, instanceNameTemplate: deps.config.DEFAULT.instance_name_template, metadata, faults, version, userData, hostStatus };
+  const view: ServerViewContext = { linker, isAdmin, instanceNameTemplate: deps.config.DEFAULT.instance_name_template, metadata, faults, version, userData, hostStatus };
+  if (options.withServerGroups === true && compareVersions(version, { major: 2, minor: 71 }) >= 0) {
+    const groups = new Map<string, string[]>();
+    for (const u of uuids) groups.set(u, await groupsOfInstance(deps.db, u));
+    return { ...view, serverGroups: groups };
+  }
+  return view;
 }

@@ -16,6 +16,7 @@ import { parseBool } from '../request.js';
 import { listZones } from '../admin/zones.js';
 import { canonicalIpv6 } from './ipv6.js';
 import type { CreateServerBody } from './create-schema.js';
+import type { VersionedCreate } from './create-versions.js';
 
 /** A create request that passed every check that does not depend on quota usage. */
 export interface PreparedCreate {
@@ -45,6 +46,8 @@ export interface PreparedCreate {
   readonly userQuotas: Partial<QuotaLimits>;
   /** The server group of the `group` scheduler hint. */
   readonly groupUuid: string | null;
+  /** 2.90: the guest hostname asked for (else derived from the name). */
+  readonly hostname: string | null;
 }
 
 /** The id at the end of a reference that may be a URL (Nova accepts both for imageRef and flavorRef). */
@@ -65,7 +68,13 @@ function checkSecurityGroups(s: CreateServerBody['server']): void {
   if (unknown) throw new InvalidInputError(`Security group ${unknown.name} not found.`);
 }
 
-export async function prepareCreate(deps: ComputeDeps, ctx: AuthContext, projectId: string, body: CreateServerBody): Promise<PreparedCreate> {
+export async function prepareCreate(
+  deps: ComputeDeps,
+  ctx: AuthContext,
+  projectId: string,
+  body: CreateServerBody,
+  versioned: VersionedCreate = { hostname: null, host: null, node: null },
+): Promise<PreparedCreate> {
   const s = body.server;
   validateName(s.name, 'name');
   checkSecurityGroups(s);
@@ -133,7 +142,8 @@ export async function prepareCreate(deps: ComputeDeps, ctx: AuthContext, project
     }
   }
 
-  const placement = await resolveZone(deps, ctx, s.availability_zone);
+  let placement = await resolveZone(deps, ctx, s.availability_zone);
+  if (versioned.host !== null || versioned.node !== null) placement = { ...placement, ...(await requestedDestination(deps, versioned.host, versioned.node)) };
 
   return {
     name: s.name,
@@ -158,7 +168,17 @@ export async function prepareCreate(deps: ComputeDeps, ctx: AuthContext, project
     quotas,
     userQuotas,
     groupUuid,
+    hostname: versioned.hostname,
   };
+}
+
+/** 2.74: the named host and/or node must exist (Nova: 400). */
+async function requestedDestination(deps: ComputeDeps, host: string | null, node: string | null): Promise<{ requestedHost: string | null; requestedNode: string | null }> {
+  const nodes = (await listNodes(deps.db)).filter((x) => (host === null || x.service.host === host) && (node === null || x.node.hypervisor_hostname === node));
+  if (nodes.length === 0) {
+    throw new InvalidInputError(node !== null && host !== null ? `Compute host ${host} with node ${node} could not be found.` : node !== null ? `Compute host ${node} could not be found.` : `Compute host ${host ?? ''} could not be found.`);
+  }
+  return { requestedHost: host, requestedNode: node };
 }
 
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
