@@ -122,6 +122,8 @@ export function usageRoutes(app: FastifyInstance, deps: ComputeDeps): void {
   };
 
   app.get('/os-simple-tenant-usage', async (req) => {
+    // `/os-simple-tenant-usage/` (an empty tenant id) reaches this route too; Nova answers 404.
+    if ((req.url.split('?')[0] ?? '').endsWith('/')) throw new NotFoundError('Project', '');
     requireAdmin(callerOf(req), 'os_compute_api:os-simple-tenant-usage:list');
     const q = queryOf(req);
     const { start, end } = period(q);
