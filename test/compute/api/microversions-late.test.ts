@@ -63,6 +63,16 @@ describe('compute API microversions 2.17-2.96', () => {
     assert.equal(list((await call('2.82', 'GET', '/servers?vm_state=stopped', 'member-a')).body, 'servers').length, 1, 'ignored for members before 2.83');
     assert.equal(list((await call('2.83', 'GET', '/servers?vm_state=stopped', 'member-a')).body, 'servers').length, 0);
     assert.equal(list((await call('2.83', 'GET', '/servers?vm_state=active', 'member-a')).body, 'servers').length, 1);
+    assert.equal((await call('2.74', 'GET', '/servers?bogus=1', 'member-a')).status, 200);
+    const strict = await call('2.75', 'GET', '/servers?bogus=1', 'member-a');
+    assert.equal(strict.status, 400);
+    assert.match(str(strict.body, 'badRequest', 'message'), /'bogus' was unexpected/);
+  });
+
+  it('2.78: a server\'s topology has no NUMA nodes here; 404 before', async () => {
+    assert.equal((await call('2.77', 'GET', `/servers/${uuid}/topology`, 'member-a')).status, 404);
+    assert.deepEqual((await call('2.78', 'GET', `/servers/${uuid}/topology`, 'member-a')).body, { nodes: [], pagesize_kb: null });
+    assert.equal((await call('2.78', 'GET', `/servers/${uuid}/topology`, 'member-b')).status, 404);
   });
 
   it('create: 2.37 needs networks; 2.57 drops personality; 2.74 host is admin-only and must exist; 2.90 hostname', async () => {

@@ -79,7 +79,20 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * Reads Nova's list filters; admin-only ones are ignored for other callers, as Nova does.
  * `ip6ForEveryone`: microversion 2.5 opened the `ip6` filter to non-admins.
  */
+/** The query parameters Nova's server list schema knows (2.75 refuses any other with 400). */
+const KNOWN_LIST_PARAMS = new Set([
+  'user_id', 'project_id', 'tenant_id', 'launch_index', 'image_ref', 'image', 'kernel_id', 'ramdisk_id', 'hostname', 'key_name',
+  'power_state', 'vm_state', 'task_state', 'host', 'node', 'flavor', 'reservation_id', 'launched_at', 'terminated_at',
+  'availability_zone', 'name', 'display_name', 'description', 'display_description', 'locked_by', 'locked', 'uuid',
+  'root_device_name', 'config_drive', 'access_ip_v4', 'access_ip_v6', 'auto_disk_config', 'progress', 'sort_key', 'sort_dir',
+  'all_tenants', 'soft_deleted', 'deleted', 'status', 'changes-since', 'changes-before', 'ip', 'ip6', 'created_at',
+  'block_device_mapping', 'services', 'metadata', 'system_metadata', 'info_cache', 'security_groups', 'pci_devices',
+  'limit', 'marker', 'tags', 'tags-any', 'not-tags', 'not-tags-any', 'fields', 'pinned_availability_zone',
+]);
+
 export interface ListVersionOptions {
+  /** 2.75: an unknown query parameter is a 400 (before, ignored). */
+  readonly strictParams?: boolean;
   /** 2.5: the `ip6` filter is open to non-admins. */
   readonly ip6ForEveryone?: boolean;
   /** 2.38: an unknown status is a 400 (before, an empty list). */
@@ -93,6 +106,10 @@ export interface ListVersionOptions {
 }
 
 export function parseServerListParams(q: Query, ctx: AuthContext, opts: ListVersionOptions = {}): ServerListParams {
+  if (opts.strictParams === true) {
+    const unknown = Object.keys(q).find((k) => !KNOWN_LIST_PARAMS.has(k));
+    if (unknown !== undefined) throw new InvalidInputError(`Invalid input for query parameters ${unknown}. Additional properties are not allowed ('${unknown}' was unexpected)`);
+  }
   const f: Mutable<ServerListFilter> = { deleted: 'no' };
   let empty = false;
   // Servers here have no fixed or floating addresses (no networking service), so an

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireWriter } from '../../../api/policy.js';
-import { InvalidInputError } from '../../../errors.js';
+import { InvalidInputError, PolyvisorError } from '../../../errors.js';
 import { getInstance, updateInstance } from '../../../db/repos/instances.js';
 import { listServers } from '../../../db/repos/server-queries.js';
 import type { InstanceRow, InstanceUpdate } from '../../../db/schema.js';
 import type { ComputeDeps } from '../deps.js';
-import { atLeast, versionOf } from '../microversion.js';
+import { atLeast, versionOf, versionString } from '../microversion.js';
 import { nameSchema, validateName } from '../names.js';
 import { callerOf, Linker, param, parseLimit, queryOf } from '../request.js';
 import { strictObject } from '../validation.js';
@@ -42,6 +42,7 @@ export function serverRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     const linker = new Linker(req, deps);
     const { filter, sorts, empty } = parseServerListParams(q, ctx, {
       ip6ForEveryone: atLeast(req, 2, 5),
+      strictParams: atLeast(req, 2, 75),
       strictStatus: atLeast(req, 2, 38),
       changesBefore: atLeast(req, 2, 66),
       locked: atLeast(req, 2, 73),
@@ -102,6 +103,14 @@ export function serverRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     const linker = new Linker(req, deps);
     const view = await lookup(deps, linker, ctx.isAdmin, [updated], versionOf(req), { withServerGroups: true });
     return { server: serverUpdateView(serverDetail(updated, view), view) };
+  });
+
+  // 2.78: the server's NUMA topology. Polyvisor's drivers give guests no NUMA topology, which
+  // Nova shows as no nodes and no page size.
+  app.get('/servers/:server_id/topology', async (req) => {
+    if (!atLeast(req, 2, 78)) throw new PolyvisorError('not_found', `API version ${versionString(versionOf(req))} is not supported on this method.`);
+    await visibleServer(req, deps);
+    return { nodes: [], pagesize_kb: null };
   });
 
   app.delete('/servers/:server_id', async (req, reply) => {
