@@ -69,6 +69,11 @@ describe('compute API microversions 2.17-2.96', () => {
     assert.match(str(strict.body, 'badRequest', 'message'), /'bogus' was unexpected/);
   });
 
+  it('2.44: the nova-network proxy actions are gone (404); before, Polyvisor never had them (400)', async () => {
+    assert.equal((await call('2.43', 'POST', `/servers/${uuid}/action`, 'member-a', { addFloatingIp: { address: '10.0.0.9' } })).status, 400);
+    assert.equal((await call('2.44', 'POST', `/servers/${uuid}/action`, 'member-a', { addFloatingIp: { address: '10.0.0.9' } })).status, 404);
+  });
+
   it('2.78: a server\'s topology has no NUMA nodes here; 404 before', async () => {
     assert.equal((await call('2.77', 'GET', `/servers/${uuid}/topology`, 'member-a')).status, 404);
     assert.deepEqual((await call('2.78', 'GET', `/servers/${uuid}/topology`, 'member-a')).body, { nodes: [], pagesize_kb: null });

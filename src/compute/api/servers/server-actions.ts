@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireWriter } from '../../../api/policy.js';
-import { InvalidInputError } from '../../../errors.js';
+import { InvalidInputError, PolyvisorError } from '../../../errors.js';
 import { getInstance, startInstanceAction, updateInstance } from '../../../db/repos/instances.js';
 import type { InstanceRow } from '../../../db/schema.js';
 import { TaskState, VmState } from '../../states.js';
 import type { ComputeDeps } from '../deps.js';
 import { callerOf } from '../request.js';
-import { atLeast } from '../microversion.js';
+import { atLeast, versionOf, versionString } from '../microversion.js';
 import { consoleAction, isConsoleAction } from './console-actions.js';
 import { assertHypervisorSupports } from './hypervisor-support.js';
 import { assertUnlocked, invalidState, visibleServer } from './lookup.js';
@@ -98,6 +98,10 @@ export function serverActionRoutes(app: FastifyInstance, deps: ComputeDeps): voi
     }
     const ctx = callerOf(req);
     const row = await visibleServer(req, deps);
+    // 2.44 retired the nova-network proxy actions: 404 from then on (before, they are unknown here: 400).
+    if (isRecord(req.body) && atLeast(req, 2, 44) && Object.keys(req.body).some((k) => NETWORK_PROXY_ACTIONS.has(k))) {
+      throw new PolyvisorError('not_found', `API version ${versionString(versionOf(req))} is not supported on this method.`);
+    }
     const lockReason = lockReasonOf(req);
     const { key, rule } = lockReason === undefined ? parseAction(req.body) : { key: 'lock', rule: undefined };
     requireWriter(ctx, `os_compute_api:os-${key}`);
@@ -137,6 +141,8 @@ function checkState(rule: ActionRule, row: InstanceRow): void {
   if (!rule.vmStates.includes(row.vm_state)) throw invalidState(rule.name, row, 'vm_state');
   if (!rule.taskStates.includes(row.task_state)) throw invalidState(rule.name, row, 'task_state');
 }
+
+const NETWORK_PROXY_ACTIONS = new Set(['addFixedIp', 'removeFixedIp', 'addFloatingIp', 'removeFloatingIp']);
 
 /** 2.73: `{"lock": {"locked_reason": "..."}}`; undefined for any other body (parseAction judges it). */
 function lockReasonOf(req: FastifyRequest): string | undefined {
