@@ -37,7 +37,7 @@ export async function startApi(ctx: CliContext, h: DatabaseHandle): Promise<Runn
   const publicUrl = () => base;
   const store = createImageStore(config);
   await app.register(identityRoutes({ db: h.db, config, logger, publicUrl, authenticator }), { prefix: '/identity' });
-  await app.register(computeRoutes({ db: h.db, bus: h.bus, config, logger, dialect: h.dialect, publicUrl }), { prefix: '/compute' });
+  await app.register(computeRoutes({ db: h.db, bus: h.bus, config, logger, dialect: h.dialect, publicUrl, removeImageData: (location) => store.delete(location) }), { prefix: '/compute' });
   await app.register(networkRoutes({ publicUrl }), { prefix: '/network' });
   await app.register(imageRoutes({ db: h.db, config, logger, store, publicUrl }), { prefix: '/image' });
   // The console proxy and page (/console/): the default [vnc] novncproxy_base_url points here.

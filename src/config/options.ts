@@ -83,13 +83,25 @@ export const SCHEMA = {
   },
   filter_scheduler: {
     enabled_filters: opt.list(
-      ['ComputeFilter', 'AvailabilityZoneFilter', 'ComputeCapabilitiesFilter', 'ImagePropertiesFilter', 'RamFilter', 'CoreFilter', 'DiskFilter'],
+      [
+        'ComputeFilter',
+        'AvailabilityZoneFilter',
+        'ComputeCapabilitiesFilter',
+        'ImagePropertiesFilter',
+        'RamFilter',
+        'CoreFilter',
+        'DiskFilter',
+        'ServerGroupAntiAffinityFilter',
+        'ServerGroupAffinityFilter',
+      ],
       'Filters every candidate node must pass.',
     ),
     weight_classes: opt.list(['RAMWeigher'], 'Weighers that rank the nodes that pass (RAMWeigher, CPUWeigher, DiskWeigher).'),
     ram_weight_multiplier: opt.float(1.0, 'Positive spreads by free RAM, negative stacks.'),
     cpu_weight_multiplier: opt.float(1.0, 'Positive spreads by free vCPUs, negative stacks.'),
     disk_weight_multiplier: opt.float(1.0, 'Positive spreads by free disk, negative stacks.'),
+    soft_affinity_weight_multiplier: opt.float(1.0, 'Weight of members of a soft-affinity group already on a host (0 ignores the policy).', { min: 0 }),
+    soft_anti_affinity_weight_multiplier: opt.float(1.0, 'Weight against members of a soft-anti-affinity group already on a host (0 ignores the policy).', { min: 0 }),
     host_subset_size: opt.int(1, 'Pick at random among this many best nodes (reduces races between schedulers).', { min: 1 }),
   },
   quota: {
@@ -101,8 +113,8 @@ export const SCHEMA = {
     injected_files: opt.int(5, 'Accepted for compatibility.', { min: -1 }),
     injected_file_content_bytes: opt.int(10240, 'Accepted for compatibility.', { min: -1 }),
     injected_file_path_length: opt.int(255, 'Accepted for compatibility.', { min: -1 }),
-    server_groups: opt.int(10, 'Accepted for compatibility.', { min: -1 }),
-    server_group_members: opt.int(10, 'Accepted for compatibility.', { min: -1 }),
+    server_groups: opt.int(10, 'Server groups per project.', { min: -1 }),
+    server_group_members: opt.int(10, 'Servers per server group.', { min: -1 }),
   },
   glance_store: {
     filesystem_store_datadir: opt.str('$state_path/images', 'Directory of the local image store.'),

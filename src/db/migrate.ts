@@ -13,6 +13,8 @@ import { consoleTokens } from './migrations/0010-console.js';
 import { dashboard } from './migrations/0011-dashboard.js';
 import { migrations as migrationRecords } from './migrations/0012-migrations.js';
 import { shelve } from './migrations/0013-shelve.js';
+import { serverGroups } from './migrations/0014-server-groups.js';
+import { apiext } from './migrations/0015-apiext.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -29,6 +31,8 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0011-dashboard': dashboard(dialect),
     '0012-migrations': migrationRecords(dialect),
     '0013-shelve': shelve(dialect),
+    '0014-server-groups': serverGroups(dialect),
+    '0015-apiext': apiext(dialect),
   };
 }
 

@@ -39,6 +39,10 @@ export interface Database {
   instance_system_metadata: InstanceSystemMetadataTable;
   instance_tags: InstanceTagTable;
   instance_console_output: InstanceConsoleOutputTable;
+  instance_groups: InstanceGroupTable;
+  instance_group_members: InstanceGroupMemberTable;
+  user_quotas: UserQuotaTable;
+  quota_classes: QuotaClassTable;
 }
 
 export type Bool = 0 | 1;
@@ -142,6 +146,8 @@ export interface ComputeNodeTable {
   deleted: Bool;
   created_at: string;
   updated_at: string;
+  /** When the node's host last booted (migration 0015-apiext); null: the driver cannot tell. */
+  boot_time: Generated<string | null>;
 }
 
 export interface AllocationTable {
@@ -225,6 +231,8 @@ export interface InstanceTable {
   reservation_id: string;
   launch_index: Generated<number>;
   locked: Generated<Bool>;
+  /** 2.73: why the server is locked (migration 0015-apiext). */
+  locked_reason: Generated<string | null>;
   progress: Generated<number>;
   access_ip_v4: string | null;
   access_ip_v6: string | null;
@@ -440,6 +448,39 @@ export interface InstanceConsoleOutputTable {
   updated_at: string;
 }
 
+/** A server group (migration 0014-server-groups); rules is a JSON object. */
+export interface InstanceGroupTable {
+  uuid: string;
+  name: string;
+  project_id: string;
+  user_id: string;
+  policy: string;
+  rules: Generated<string>;
+  created_at: string;
+}
+
+export interface InstanceGroupMemberTable {
+  group_uuid: string;
+  instance_uuid: string;
+  created_at: string;
+}
+
+/** Per-user quota overrides inside a project (os-quota-sets?user_id=). */
+export interface UserQuotaTable {
+  project_id: string;
+  user_id: string;
+  resource: string;
+  hard_limit: number;
+}
+
+/** os-quota-class-sets; the 'default' class overrides the [quota] defaults. */
+export interface QuotaClassTable {
+  class_name: string;
+  resource: string;
+  hard_limit: number;
+}
+
+export type InstanceGroupRow = Selectable<InstanceGroupTable>;
 export type ProjectRow = Selectable<ProjectTable>;
 export type UserRow = Selectable<UserTable>;
 export type ServiceRow = Selectable<ServiceTable>;

@@ -38,6 +38,7 @@ export async function reportResources(ctx: AgentContext, serviceId: number): Pro
       reservedHostMemoryMb: config.DEFAULT.reserved_host_memory_mb,
       reservedHostDiskMb: config.DEFAULT.reserved_host_disk_mb,
       reservedHostCpus: config.DEFAULT.reserved_host_cpus,
+      bootTime: n.bootTime ?? null,
     });
     if (changed) changedNames.push(n.nodename);
   }

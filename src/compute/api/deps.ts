@@ -21,4 +21,6 @@ export interface ComputeDeps {
   readonly logger: Logger;
   readonly dialect: DialectName;
   readonly publicUrl: () => string;
+  /** Removes an image's bits from the image store (the deprecated /images proxy's delete); absent: rows only. */
+  readonly removeImageData?: (location: string) => Promise<void>;
 }

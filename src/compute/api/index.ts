@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { aggregateRoutes } from './aggregates/aggregate-routes.js';
 import { availabilityZoneRoutes } from './admin/availability-zone-routes.js';
+import { hostRoutes } from './admin/host-routes.js';
 import { hypervisorRoutes } from './admin/hypervisor-routes.js';
+import { usageRoutes } from './admin/usage-routes.js';
 import { serviceRoutes } from './admin/service-routes.js';
 import type { ComputeDeps } from './deps.js';
 import { extraSpecsRoutes } from './flavors/extra-specs-routes.js';
@@ -21,6 +23,9 @@ import { serverMetadataRoutes } from './servers/server-metadata.js';
 import { serverPasswordRoutes } from './servers/server-password.js';
 import { serverTagRoutes } from './servers/server-tags.js';
 import { serverRoutes } from './servers/server-routes.js';
+import { serverGroupRoutes } from './server-groups/server-group-routes.js';
+import { extensionRoutes } from './images/extension-routes.js';
+import { imageProxyRoutes } from './images/image-proxy-routes.js';
 import { schemaErrorFormatter } from './validation.js';
 import { versionDocRoute, versionRootRoute } from './versions.js';
 
@@ -52,6 +57,11 @@ function v21Routes(app: FastifyInstance, deps: ComputeDeps, withVersionDoc: bool
   hypervisorRoutes(app, deps);
   serviceRoutes(app, deps);
   aggregateRoutes(app, deps);
+  serverGroupRoutes(app, deps);
+  imageProxyRoutes(app, deps);
+  extensionRoutes(app);
+  hostRoutes(app, deps);
+  usageRoutes(app, deps);
 }
 
 /**

@@ -11,7 +11,7 @@ export interface ApiVersion {
 }
 
 export const MIN_VERSION: ApiVersion = { major: 2, minor: 1 };
-export const MAX_VERSION: ApiVersion = { major: 2, minor: 16 };
+export const MAX_VERSION: ApiVersion = { major: 2, minor: 96 };
 
 export function versionString(v: ApiVersion): string {
   return `${v.major}.${v.minor}`;

@@ -126,6 +126,8 @@ export interface NodeResources {
   readonly cpuInfo: Readonly<Record<string, unknown>>;
   /** Facts image properties are matched against: architecture, hypervisor_type, ... */
   readonly capabilities: Readonly<Record<string, string>>;
+  /** When the host last booted (ISO time), for the hypervisor's uptime; absent when unknown. */
+  readonly bootTime?: string;
 }
 
 /** What a driver needs to find an existing instance. */

@@ -57,6 +57,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     defaultScheduleZone: config.DEFAULT.default_schedule_zone,
     defaultAvailabilityZone: config.DEFAULT.default_availability_zone,
     schedulerHost: config.DEFAULT.host,
+    softGroupWeights: {
+      softAffinity: config.filter_scheduler.soft_affinity_weight_multiplier,
+      softAntiAffinity: config.filter_scheduler.soft_anti_affinity_weight_multiplier,
+    },
   });
   const timers: NodeJS.Timeout[] = [];
   const unsubscribe: (() => void)[] = [];

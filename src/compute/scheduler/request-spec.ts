@@ -1,3 +1,4 @@
+import type { InstanceGroupPlacement } from '../../db/repos/server-groups.js';
 import type { FlavorSnapshot } from '../states.js';
 
 /** What one instance asks of the scheduler, parsed once from its row. */
@@ -13,6 +14,11 @@ export interface RequestSpec {
   readonly imageProperties: Readonly<Record<string, string>>;
   /** Nodes already tried for this build. */
   readonly retryNodes: ReadonlySet<string>;
+  /** The instance's server group (policy, rules, where its other members are), if any. */
+  readonly group?: InstanceGroupPlacement;
+  /** A host (and node) the request names: an admin's zone:host[:node] or 2.74's host / hypervisor_hostname. */
+  readonly requestedHost?: string | null;
+  readonly requestedNode?: string | null;
 }
 
 export class InvalidRequestSpecError extends Error {}
@@ -74,6 +80,8 @@ export function buildRequestSpec(row: {
   requested_availability_zone: string | null;
   retry_nodes: string;
   image_properties: string | null;
+  requested_host?: string | null;
+  requested_node?: string | null;
 }, defaultScheduleZone: string | null): RequestSpec {
   const flavor = parseFlavor(row.flavor);
   return {
@@ -85,5 +93,7 @@ export function buildRequestSpec(row: {
     availabilityZone: row.requested_availability_zone ?? defaultScheduleZone,
     imageProperties: parseStringMap(row.image_properties),
     retryNodes: new Set(parseStringArray(row.retry_nodes)),
+    requestedHost: row.requested_host ?? null,
+    requestedNode: row.requested_node ?? null,
   };
 }

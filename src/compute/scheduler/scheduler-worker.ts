@@ -11,6 +11,8 @@ import { claimInTransaction } from './claim.js';
 import type { HostCache } from './host-cache.js';
 import { noValidHostMessage, type HostSelector } from './host-selector.js';
 import { buildRequestSpec, InvalidRequestSpecError, type RequestSpec } from './request-spec.js';
+import { groupPlacementOf } from '../../db/repos/server-groups.js';
+import { isSoftPolicy, softGroupOrder } from './weighers/server-group-weigher.js';
 
 /** A scheduling lease lasts this long; a crashed scheduler's instances are taken over after it. */
 export const LEASE_MS = 30_000;
@@ -34,6 +36,8 @@ export interface WorkerOptions {
   readonly defaultScheduleZone: string | null;
   readonly defaultAvailabilityZone: string;
   readonly schedulerHost: string;
+  /** [filter_scheduler] soft_(anti_)affinity_weight_multiplier. */
+  readonly softGroupWeights?: { readonly softAffinity: number; readonly softAntiAffinity: number };
   /** Called after each instance with how long its placement took (filters, weighers, claim). */
   readonly onPlacement?: (ms: number, outcome: 'placed' | 'failed' | 'gone') => void;
 }
@@ -51,6 +55,9 @@ interface LeasedInstance {
   requested_availability_zone: string | null;
   retry_nodes: string;
   image_properties: string | null;
+  group_uuid: string | null;
+  requested_host: string | null;
+  requested_node: string | null;
 }
 
 /**
@@ -196,7 +203,16 @@ export class SchedulerWorker {
         'instances.flavor',
         'instances.requested_availability_zone',
         'instances.retry_nodes',
+        'instances.requested_host',
+        'instances.requested_node',
         'images.properties as image_properties',
+        (eb) =>
+          eb
+            .selectFrom('instance_group_members')
+            .select('group_uuid')
+            .whereRef('instance_group_members.instance_uuid', '=', 'instances.uuid')
+            .limit(1)
+            .as('group_uuid'),
       ])
       .where('instances.uuid', 'in', leased.map((r) => r.uuid))
       .orderBy('instances.created_at')
@@ -214,6 +230,12 @@ export class SchedulerWorker {
       if (!(err instanceof InvalidRequestSpecError)) throw err;
       return this.#fail(trx, row, `Build of instance ${row.uuid} aborted: ${err.message}.`, '');
     }
+    if (row.group_uuid !== null) {
+      // Read inside this transaction: members placed earlier in the same batch count.
+      const group = await groupPlacementOf(trx, row.uuid);
+      if (group) spec = { ...spec, group };
+    }
+    const soft = isSoftPolicy(spec.group);
     if (spec.retryNodes.size >= maxAttempts) {
       const last = await latestInstanceFault(trx, row.uuid);
       return this.#fail(
@@ -226,7 +248,8 @@ export class SchedulerWorker {
     const request = { vcpus: spec.vcpus, memoryMb: spec.memoryMb, diskGb: spec.diskGb };
     const k = Math.max(this.#o.hostSubsetSize, 3);
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const ranked = selector.select(cache, spec, k);
+      let ranked = selector.select(cache, spec, soft ? cache.hosts.length : k);
+      if (soft && spec.group) ranked = softGroupOrder(ranked, spec.group, this.#o.softGroupWeights ?? { softAffinity: 1, softAntiAffinity: 1 }).slice(0, k);
       if (ranked.length === 0) {
         const results = selector.explain(cache.hosts, spec);
         let details = `Filter results: ${results.map((r) => `${r.name} (start: ${r.start}, end: ${r.end})`).join(', ')}`;

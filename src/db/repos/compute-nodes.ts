@@ -31,6 +31,7 @@ export interface NodeReport {
   readonly reservedHostMemoryMb: number;
   readonly reservedHostDiskMb: number;
   readonly reservedHostCpus: number;
+  readonly bootTime?: string | null;
 }
 
 /** The amounts one instance takes from a node. */
@@ -64,6 +65,7 @@ export async function upsertComputeNode(db: Db, serviceId: number, report: NodeR
     reserved_host_disk_mb: report.reservedHostDiskMb,
     reserved_host_cpus: report.reservedHostCpus,
     capabilities: report.capabilities,
+    boot_time: report.bootTime ?? null,
     deleted: 0 as const,
   };
   const existing = await db.selectFrom('compute_nodes').selectAll().where('hypervisor_hostname', '=', report.nodename).executeTakeFirst();
@@ -77,7 +79,7 @@ export async function upsertComputeNode(db: Db, serviceId: number, report: NodeR
     // Lost an insert race with another reporter of the same name: update it like an existing row.
     if (row) return { row, changed: true };
   }
-  const changed = !existing || (Object.keys(facts) as (keyof typeof facts)[]).some((k) => k !== 'running_vms' && existing[k] !== facts[k]);
+  const changed = !existing || (Object.keys(facts) as (keyof typeof facts)[]).some((k) => k !== 'running_vms' && k !== 'boot_time' && existing[k] !== facts[k]);
   const row = await db
     .updateTable('compute_nodes')
     .set({ ...facts, updated_at: t })
@@ -100,7 +102,7 @@ export async function getComputeNode(db: Db, nodename: string): Promise<ComputeN
 }
 
 /** A node with the facts of its service, as the scheduler filters it. */
-export type SchedulerNodeRow = ComputeNodeRow & {
+export type SchedulerNodeRow = Omit<ComputeNodeRow, 'boot_time'> & {
   readonly host: string;
   readonly service_disabled: 0 | 1;
   readonly service_forced_down: 0 | 1;

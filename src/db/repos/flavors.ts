@@ -114,6 +114,11 @@ export async function createFlavor(db: Db, f: NewFlavor): Promise<FlavorInsertRe
   });
 }
 
+/** Sets a flavor's description (2.55); returns the updated row. */
+export async function updateFlavorDescription(db: Db, id: number, description: string | null): Promise<FlavorRow> {
+  return db.updateTable('flavors').set({ description, updated_at: now() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
 /** Deletes a flavor with its specs and access list; servers keep their snapshot. */
 export async function deleteFlavor(db: Db, id: number): Promise<void> {
   await db.transaction().execute(async (trx) => {

@@ -131,3 +131,67 @@ export async function keypairCount(db: Db, userId: string): Promise<number> {
 export async function lockQuotaScope(trx: Db, dialect: DialectName, scope: string): Promise<void> {
   if (dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtext(${scope}))`.execute(trx);
 }
+
+/** A quota class's limits: `base` overlaid with the class's stored rows (os-quota-class-sets). */
+export async function classQuotas(db: Db, base: QuotaLimits, className: string): Promise<QuotaLimits> {
+  const rows = await db.selectFrom('quota_classes').select(['resource', 'hard_limit']).where('class_name', '=', className).execute();
+  const out = { ...base };
+  for (const r of rows) if (isResource(r.resource)) out[r.resource] = r.hard_limit;
+  return out;
+}
+
+export async function setClassQuotas(db: Db, className: string, limits: Partial<QuotaLimits>): Promise<void> {
+  const entries = Object.entries(limits).filter((e): e is [QuotaResource, number] => isResource(e[0]) && typeof e[1] === 'number');
+  await db.transaction().execute(async (trx) => {
+    for (const [resource, hard_limit] of entries) {
+      await trx
+        .insertInto('quota_classes')
+        .values({ class_name: className, resource, hard_limit })
+        .onConflict((oc) => oc.columns(['class_name', 'resource']).doUpdateSet({ hard_limit }))
+        .execute();
+    }
+  });
+}
+
+/** The user's overrides inside a project (os-quota-sets?user_id=); empty when none are set. */
+export async function userQuotaOverrides(db: Db, projectId: string, userId: string): Promise<Partial<QuotaLimits>> {
+  const rows = await db.selectFrom('user_quotas').select(['resource', 'hard_limit']).where('project_id', '=', projectId).where('user_id', '=', userId).execute();
+  const out: Partial<QuotaLimits> = {};
+  for (const r of rows) if (isResource(r.resource)) out[r.resource] = r.hard_limit;
+  return out;
+}
+
+export async function setUserQuotas(db: Db, projectId: string, userId: string, limits: Partial<QuotaLimits>): Promise<void> {
+  const entries = Object.entries(limits).filter((e): e is [QuotaResource, number] => isResource(e[0]) && typeof e[1] === 'number');
+  await db.transaction().execute(async (trx) => {
+    for (const [resource, hard_limit] of entries) {
+      await trx
+        .insertInto('user_quotas')
+        .values({ project_id: projectId, user_id: userId, resource, hard_limit })
+        .onConflict((oc) => oc.columns(['project_id', 'user_id', 'resource']).doUpdateSet({ hard_limit }))
+        .execute();
+    }
+  });
+}
+
+export async function deleteUserQuotas(db: Db, projectId: string, userId: string): Promise<void> {
+  await db.deleteFrom('user_quotas').where('project_id', '=', projectId).where('user_id', '=', userId).execute();
+}
+
+/** computeUsage restricted to one user's servers in the project (per-user quotas). */
+export async function userComputeUsage(db: Db, dialect: DialectName, projectId: string, userId: string): Promise<ComputeUsage> {
+  const vcpus = dialect === 'postgres' ? sql<number>`(flavor::json->>'vcpus')::int` : sql<number>`json_extract(flavor, '$.vcpus')`;
+  const ram = dialect === 'postgres' ? sql<number>`(flavor::json->>'memory_mb')::int` : sql<number>`json_extract(flavor, '$.memory_mb')`;
+  const row = await db
+    .selectFrom('instances')
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('n'),
+      eb.fn.coalesce(eb.fn.sum<number | string | null>(vcpus), sql<number>`0`).as('cores'),
+      eb.fn.coalesce(eb.fn.sum<number | string | null>(ram), sql<number>`0`).as('ram'),
+    ])
+    .where('project_id', '=', projectId)
+    .where('user_id', '=', userId)
+    .where('deleted', '=', 0)
+    .executeTakeFirstOrThrow();
+  return { instances: Number(row.n), cores: Number(row.cores), ram: Number(row.ram) };
+}

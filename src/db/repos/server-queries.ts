@@ -24,6 +24,7 @@ export const SERVER_SORT_COLUMNS = {
   key_name: true,
   launch_index: false,
   launched_at: true,
+  locked: false,
   node: true,
   power_state: false,
   progress: false,
@@ -64,7 +65,15 @@ export interface ServerListFilter {
   readonly tagsAny?: readonly string[];
   readonly notTags?: readonly string[];
   readonly notTagsAny?: readonly string[];
+  /** ISO time: only servers changed at or before it (2.66). */
+  readonly changesBefore?: string;
+  /** Exact matches on these columns (Nova's simple filters). */
+  readonly equals?: Readonly<Partial<Record<EqualityColumn, string | number>>>;
 }
+
+/** Columns Nova filters on by exact value. */
+export const EQUALITY_COLUMNS = ['availability_zone', 'config_drive', 'key_name', 'power_state', 'task_state', 'vm_state', 'progress', 'user_id', 'locked', 'created_at', 'launched_at', 'terminated_at'] as const;
+export type EqualityColumn = (typeof EQUALITY_COLUMNS)[number];
 
 /**
  * The columns a server view shows. Lists read only these: materializing every column
@@ -97,6 +106,7 @@ export const SERVER_VIEW_COLUMNS = [
   'launch_index',
   'hostname',
   'locked',
+  'locked_reason',
   'display_description',
 ] as const satisfies readonly (keyof InstanceRow)[];
 export type ServerViewRow = Pick<InstanceRow, (typeof SERVER_VIEW_COLUMNS)[number]>;
@@ -140,6 +150,8 @@ export async function listServers(
   if (filter.host !== undefined) q = q.where('host', '=', filter.host);
   if (filter.node !== undefined) q = q.where('node', '=', filter.node);
   if (filter.changesSince !== undefined) q = q.where('updated_at', '>=', filter.changesSince);
+  if (filter.changesBefore !== undefined) q = q.where('updated_at', '<=', filter.changesBefore);
+  for (const [column, value] of Object.entries(filter.equals ?? {}) as [EqualityColumn, string | number][]) q = q.where(column, '=', value as never);
   if (filter.reservationId !== undefined) q = q.where('reservation_id', '=', filter.reservationId);
   if (filter.nameRegex !== undefined) {
     const literal = literalOf(filter.nameRegex);

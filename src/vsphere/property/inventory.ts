@@ -9,7 +9,7 @@ export const INVENTORY_PATHS = {
   Datacenter: ['name', 'parent', 'vmFolder', 'hostFolder', 'datastoreFolder', 'networkFolder'],
   ClusterComputeResource: ['name', 'parent', 'host', 'datastore', 'network', 'resourcePool', 'summary'],
   ComputeResource: ['name', 'parent', 'host', 'datastore', 'network', 'resourcePool'],
-  HostSystem: ['name', 'parent', 'runtime.connectionState', 'runtime.powerState', 'runtime.inMaintenanceMode', 'summary.hardware', 'datastore', 'network'],
+  HostSystem: ['name', 'parent', 'runtime.connectionState', 'runtime.powerState', 'runtime.inMaintenanceMode', 'runtime.bootTime', 'summary.hardware', 'datastore', 'network'],
   Datastore: ['name', 'summary', 'host'],
   Network: ['name'],
   DistributedVirtualPortgroup: ['name', 'key', 'config.distributedVirtualSwitch'],

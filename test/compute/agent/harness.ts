@@ -11,6 +11,7 @@ import type { DatabaseHandle } from '../../../src/db/database.js';
 import { getInstance, insertInstances, startInstanceAction, updateInstance } from '../../../src/db/repos/instances.js';
 import type { InstanceRow } from '../../../src/db/schema.js';
 import { now } from '../../../src/db/time.js';
+import { addGroupMembers } from '../../../src/db/repos/server-groups.js';
 import { NotFoundError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 
@@ -96,7 +97,7 @@ export class TestCloud {
   }
 
   /** What the API does for POST /servers: rows in 'scheduling', a create action each, one notification each. */
-  async createServers(n: number, options: { flavor?: FlavorSnapshot; az?: string | null; imageRef?: string; name?: string } = {}): Promise<string[]> {
+  async createServers(n: number, options: { flavor?: FlavorSnapshot; az?: string | null; imageRef?: string; name?: string; group?: string } = {}): Promise<string[]> {
     const t = now();
     const reservation = `r-${randomUUID().slice(0, 8)}`;
     const uuids = Array.from({ length: n }, () => randomUUID());
@@ -129,6 +130,7 @@ export class TestCloud {
         updated_at: t,
       })),
     );
+    if (options.group !== undefined) await addGroupMembers(this.db, options.group, uuids);
     for (const uuid of uuids) {
       await startInstanceAction(this.db, { instanceUuid: uuid, action: 'create', requestId: `req-${uuid}`, userId: 'user-a', projectId: 'project-a' });
     }

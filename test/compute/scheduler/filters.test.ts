@@ -121,6 +121,24 @@ describe('scheduler filters', () => {
     assert.deepEqual(pick({ 'capabilities:cpu_info:vendor': '<or> AMD <or> Hygon' }), ['amd']);
   });
 
+  it('AvailabilityZoneFilter pins the requested host and node (2.74, and zone:host as stored)', () => {
+    const hs = [host('d1'), host('d2')];
+    const s = selector();
+    assert.deepEqual(names(s.select(source(hs), spec({ requestedHost: 'host-d2' }), 5)), ['d2']);
+    assert.deepEqual(names(s.select(source(hs), spec({ requestedNode: 'd1' }), 5)), ['d1']);
+    assert.deepEqual(names(s.select(source(hs), spec({ availabilityZone: 'elsewhere', requestedHost: 'host-d1' }), 5)), []);
+  });
+
+  it('ServerGroup filters: affinity to the members\' hosts, anti-affinity up to max_server_per_host', () => {
+    const hs = [host('d1'), host('d2'), host('d3')];
+    const s = selector();
+    const group = (policy: 'affinity' | 'anti-affinity', hosts: [string, number][], rules: Record<string, number> = {}) => ({ uuid: 'g', policy, rules, hosts: new Map(hosts) });
+    assert.deepEqual(names(s.select(source(hs), spec({ group: group('affinity', [['host-d2', 1]]) }), 5)), ['d2']);
+    assert.deepEqual(names(s.select(source(hs), spec({ group: group('affinity', []) }), 5)).length, 3, 'the first member may go anywhere');
+    assert.deepEqual(names(s.select(source(hs), spec({ group: group('anti-affinity', [['host-d2', 1]]) }), 5)).sort(), ['d1', 'd3']);
+    assert.deepEqual(names(s.select(source(hs), spec({ group: group('anti-affinity', [['host-d2', 1], ['host-d1', 2]], { max_server_per_host: 2 }) }), 5)).sort(), ['d2', 'd3']);
+  });
+
   it('excludes nodes already tried for the build', () => {
     const hs = [host('n1'), host('n2')];
     assert.deepEqual(names(selector().select(source(hs), spec({ retryNodes: new Set(['n1']) }), 5)), ['n2']);

@@ -16,6 +16,14 @@ import {
 import type { ComputeDeps } from '../deps.js';
 import { validateName } from '../names.js';
 import { callerOf, pathParam } from '../request.js';
+import { atLeast, versionOf, versionString } from '../microversion.js';
+import { findUsableImage } from '../../../db/repos/images.js';
+import { strictObject } from '../validation.js';
+
+const imagesSchema = strictObject(
+  { cache: { type: 'array', minItems: 1, uniqueItems: true, items: strictObject({ id: { type: 'string', format: 'uuid' } }, ['id']) } },
+  ['cache'],
+);
 import { actionSchema, createSchema, updateSchema, type ActionBody } from './aggregate-schemas.js';
 import { aggregateView } from './aggregate-view.js';
 
@@ -94,6 +102,24 @@ export function aggregateRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     const r = await createAggregate(deps.db, deps.dialect, defaultZone, { name, zone });
     if (!r.ok && r.reason === 'duplicate') throw new ConflictError(`Aggregate ${name} already exists.`);
     return { aggregate: aggregateView(req, await applied(r, 'create', name), 'created') };
+  });
+
+  /**
+   * 2.81: asks for images to be cached on the aggregate's hosts. Polyvisor validates the
+   * request as Nova does and accepts it, but its agents fetch an image into their cache on
+   * the first boot that uses it; there is no separate pre-fetch yet (documented gap).
+   */
+  app.post('/os-aggregates/:id/images', { schema: { body: imagesSchema } }, async (req, reply) => {
+    admin(req, 'images');
+    if (!atLeast(req, 2, 81)) throw new PolyvisorError('not_found', `API version ${versionString(versionOf(req))} is not supported on this method.`);
+    const id = aggregateId(req);
+    const a = await getAggregate(deps.db, id);
+    if (!a) throw new PolyvisorError('not_found', `Aggregate ${id} could not be found.`);
+    const ctx = callerOf(req);
+    for (const { id: imageId } of (req.body as { cache: { id: string }[] }).cache) {
+      if (!(await findUsableImage(deps.db, imageId, ctx.projectId, ctx.isAdmin))) throw new InvalidInputError(`Image ${imageId} could not be found.`);
+    }
+    return reply.status(202).send();
   });
 
   app.get('/os-aggregates/:id', async (req) => {

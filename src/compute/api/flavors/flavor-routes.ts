@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireAdmin } from '../../../api/policy.js';
-import { ConflictError, InvalidInputError, NotFoundError } from '../../../errors.js';
+import { ConflictError, InvalidInputError, NotFoundError, PolyvisorError } from '../../../errors.js';
+import { atLeast, versionOf, versionString } from '../microversion.js';
 import {
   createFlavor,
   deleteFlavor,
   FLAVOR_SORT_KEYS,
+  getExtraSpecs,
   getFlavor,
   listFlavors,
+  updateFlavorDescription,
   type FlavorListFilter,
   type FlavorSortKey,
 } from '../../../db/repos/flavors.js';
@@ -15,7 +18,7 @@ import type { FlavorRow } from '../../../db/schema.js';
 import type { ComputeDeps } from '../deps.js';
 import { callerOf, Linker, param, parseBool, parseLimit, pathParam, queryOf, type Query } from '../request.js';
 import { strictObject } from '../validation.js';
-import { flavorDetail, flavorSummary } from './flavor-view.js';
+import { flavorDetail, flavorSummary, type FlavorViewOptions } from './flavor-view.js';
 import { nameSchema, validateName } from '../names.js';
 
 const positive = { anyOf: [{ type: 'integer', minimum: 1, maximum: 2147483647 }, { type: 'string', pattern: '^[0-9]+$' }] };
@@ -36,6 +39,8 @@ const createSchema = strictObject(
         swap: nonNegative,
         rxtx_factor: { anyOf: [{ type: 'number', exclusiveMinimum: 0, maximum: 3.40282e38 }, { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$' }] },
         'os-flavor-access:is_public': booleanLike,
+        // 2.55; refused before it (parseCreate).
+        description: { anyOf: [{ type: 'null' }, { type: 'string', maxLength: 65535 }] },
       },
       ['name', 'ram', 'vcpus', 'disk'],
     ),
@@ -54,7 +59,16 @@ interface CreateBody {
     swap?: number | string;
     rxtx_factor?: number | string;
     'os-flavor-access:is_public'?: boolean | string;
+    description?: string | null;
   };
+}
+
+const updateSchema = strictObject({ flavor: strictObject({ description: { anyOf: [{ type: 'null' }, { type: 'string', maxLength: 65535 }] } }, ['description']) }, ['flavor']);
+
+/** Flavor views of this request: the version and, from 2.61, the flavor's extra specs (one query per flavor shown). */
+async function viewOptions(req: FastifyRequest, deps: ComputeDeps, f: FlavorRow): Promise<FlavorViewOptions> {
+  const version = versionOf(req);
+  return atLeast(req, 2, 61) ? { version, extraSpecs: await getExtraSpecs(deps.db, f.id) } : { version };
 }
 
 /** Flavors: list, detail, show, and (admin) create and delete. */
@@ -73,7 +87,9 @@ export function flavorRoutes(app: FastifyInstance, deps: ComputeDeps): void {
       start = i + 1;
     }
     const page = rows.slice(start, start + limit);
-    const body: Record<string, unknown> = { flavors: page.map((f) => (detailed ? flavorDetail(f, linker) : flavorSummary(f, linker))) };
+    const flavors: unknown[] = [];
+    for (const f of page) flavors.push(detailed ? flavorDetail(f, linker, await viewOptions(req, deps, f)) : flavorSummary(f, linker, { version: versionOf(req) }));
+    const body: Record<string, unknown> = { flavors };
     const last = page[page.length - 1];
     if (last && page.length === limit) body['flavors_links'] = linker.next(detailed ? 'flavors/detail' : 'flavors', q, last.flavorid);
     return body;
@@ -83,7 +99,16 @@ export function flavorRoutes(app: FastifyInstance, deps: ComputeDeps): void {
 
   app.get('/flavors/:flavor_id', async (req) => {
     const flavor = await visibleFlavor(req, deps);
-    return { flavor: flavorDetail(flavor, new Linker(req, deps)) };
+    return { flavor: flavorDetail(flavor, new Linker(req, deps), await viewOptions(req, deps, flavor)) };
+  });
+
+  // 2.55: only the description of a flavor can change.
+  app.put('/flavors/:flavor_id', { schema: { body: updateSchema } }, async (req) => {
+    if (!atLeast(req, 2, 55)) throw new PolyvisorError('not_found', `API version ${versionString(versionOf(req))} is not supported on this method.`);
+    requireAdmin(callerOf(req), 'os_compute_api:os-flavor-manage:update');
+    const flavor = await visibleFlavor(req, deps);
+    const updated = await updateFlavorDescription(deps.db, flavor.id, (req.body as { flavor: { description: string | null } }).flavor.description);
+    return { flavor: flavorDetail(updated, new Linker(req, deps), await viewOptions(req, deps, updated)) };
   });
 
   app.post('/flavors', { schema: { body: createSchema } }, async (req) => {
@@ -91,6 +116,9 @@ export function flavorRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     requireAdmin(ctx, 'os_compute_api:os-flavor-manage:create');
     const f = (req.body as CreateBody).flavor;
     validateName(f.name, 'name');
+    if (f.description !== undefined && !atLeast(req, 2, 55)) {
+      throw new InvalidInputError("Invalid input for field/attribute flavor. Additional properties are not allowed ('description' was unexpected)");
+    }
     const flavorid = f.id === undefined || f.id === null || f.id === 'auto' ? randomUUID() : String(f.id);
     const rxtx = f.rxtx_factor === undefined ? 1 : Number(f.rxtx_factor);
     if (!(rxtx > 0)) throw new InvalidInputError('Invalid input for field/attribute rxtx_factor: must be greater than 0.');
@@ -100,7 +128,7 @@ export function flavorRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     const result = await createFlavor(deps.db, {
       flavorid,
       name: f.name,
-      description: null,
+      description: f.description ?? null,
       vcpus,
       memory_mb: ram,
       root_gb: Number(f.disk),
@@ -112,7 +140,7 @@ export function flavorRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     if (!result.ok) {
       throw new ConflictError(result.duplicate === 'name' ? `Flavor with name ${f.name} already exists.` : `Flavor with ID ${flavorid} already exists.`);
     }
-    return { flavor: flavorDetail(result.row, new Linker(req, deps)) };
+    return { flavor: flavorDetail(result.row, new Linker(req, deps), await viewOptions(req, deps, result.row)) };
   });
 
   app.delete('/flavors/:flavor_id', async (req, reply) => {

@@ -2,11 +2,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireAdmin, requireWriter } from '../../../api/policy.js';
 import { ConflictError, InvalidInputError, PolyvisorError, QuotaExceededError } from '../../../errors.js';
 import { deleteKeypair, getKeypair, insertKeypair, listKeypairs } from '../../../db/repos/keypairs.js';
-import { projectQuotas, defaultQuotas } from '../../../db/repos/quotas.js';
+import { effectiveQuotas } from '../quotas/effective.js';
 import type { KeypairRow } from '../../../db/schema.js';
 import type { ComputeDeps } from '../deps.js';
 import { atLeast } from '../microversion.js';
-import { callerOf, param, pathParam, queryOf } from '../request.js';
+import { callerOf, Linker, param, parseLimit, pathParam, queryOf } from '../request.js';
 import { pythonIsoTime } from '../times.js';
 import { strictObject } from '../validation.js';
 import { fingerprintOf, generateKeypair, parsePublicKey } from './ssh-keys.js';
@@ -33,6 +33,7 @@ interface CreateBody {
 }
 
 const SAFE_NAME = /^[A-Za-z0-9_\- ]+$/;
+const SAFE_NAME_292 = /^[A-Za-z0-9_\- .@]+$/;
 
 function keypairNotFound(name: string): PolyvisorError {
   return new PolyvisorError('not_found', `Keypair ${name} not found for user`);
@@ -67,8 +68,28 @@ export function keypairRoutes(app: FastifyInstance, deps: ComputeDeps): void {
 
   app.get('/os-keypairs', async (req) => {
     const userId = targetUser(req, param(queryOf(req), 'user_id'), 'index');
-    const rows = await listKeypairs(deps.db, userId);
-    return { keypairs: rows.map((k) => ({ keypair: typed(req, k, { name: k.name, public_key: k.public_key, fingerprint: k.fingerprint }) })) };
+    let rows = await listKeypairs(deps.db, userId);
+    const q = queryOf(req);
+    let limit: number | undefined;
+    // 2.35: paging by name (the list's order), with a next link when a page is full.
+    if (atLeast(req, 2, 35)) {
+      const marker = param(q, 'marker');
+      if (marker !== undefined) {
+        const i = rows.findIndex((k) => k.name === marker);
+        if (i < 0) throw new InvalidInputError(`marker [${marker}] not found`);
+        rows = rows.slice(i + 1);
+      }
+      if (param(q, 'limit') !== undefined) {
+        limit = parseLimit(q, deps.config.api.max_limit);
+        rows = rows.slice(0, limit);
+      }
+    }
+    const body: Record<string, unknown> = {
+      keypairs: rows.map((k) => ({ keypair: typed(req, k, { name: k.name, public_key: k.public_key, fingerprint: k.fingerprint }) })),
+    };
+    const last = rows[rows.length - 1];
+    if (limit !== undefined && last && rows.length === limit) body['keypairs_links'] = new Linker(req, deps).next('os-keypairs', q, last.name);
+    return body;
   });
 
   app.post('/os-keypairs', { schema: { body: createSchema } }, async (req, reply) => {
@@ -79,7 +100,9 @@ export function keypairRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     const { name, public_key } = body;
     const type = body.type ?? 'ssh';
     const userId = targetUser(req, body.user_id, 'create');
-    if (!SAFE_NAME.test(name)) throw new InvalidInputError('Keypair data is invalid: Keypair name contains unsafe characters');
+    // 2.92: key pairs are imported only (no generated private keys), and names may hold '@' and '.'.
+    if (atLeast(req, 2, 92) && public_key === undefined) throw new InvalidInputError("Invalid input for field/attribute keypair. 'public_key' is a required property");
+    if (!(atLeast(req, 2, 92) ? SAFE_NAME_292 : SAFE_NAME).test(name)) throw new InvalidInputError('Keypair data is invalid: Keypair name contains unsafe characters');
     let publicKey: string;
     let fingerprint: string;
     let privateKey: string | undefined;
@@ -93,7 +116,7 @@ export function keypairRoutes(app: FastifyInstance, deps: ComputeDeps): void {
       publicKey = parsed.text;
       fingerprint = fingerprintOf(parsed.blob);
     }
-    const quota = (await projectQuotas(deps.db, defaultQuotas(deps.config.quota), ctx.projectId ?? '')).key_pairs;
+    const quota = (await effectiveQuotas(deps.db, deps, ctx.projectId ?? '', userId)).key_pairs;
     const result = await insertKeypair(deps.db, deps.dialect, { name, userId, type, fingerprint, publicKey }, quota);
     if (!result.ok) {
       if (result.reason === 'duplicate') throw new ConflictError(`Key pair '${name}' already exists.`);

@@ -16,6 +16,8 @@ const networkItem = strictObject({
   uuid: { type: 'string', minLength: 1, maxLength: 255 },
   port: { anyOf: [{ type: 'null' }, uuid] },
   fixed_ip: { type: 'string', anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] },
+  // Device tags (2.32, 2.42+; checked per version in create-versions.ts).
+  tag: { type: 'string', minLength: 1, maxLength: 60, pattern: '^[^,/]*$' },
 });
 
 export const createServerSchema = strictObject(
@@ -46,10 +48,15 @@ export const createServerSchema = strictObject(
         description: { anyOf: [{ type: 'null' }, { type: 'string', maxLength: 255 }] },
         // Server tags on create: microversion 2.52 (create-server.ts refuses them before it).
         tags: { type: 'array', maxItems: 50, items: { type: 'string', minLength: 1, maxLength: 60, pattern: '^[^,/]*$' } },
+        // Later microversions' fields; create-versions.ts refuses each below its version.
+        trusted_image_certificates: { anyOf: [{ type: 'null' }, { type: 'array', minItems: 1, maxItems: 50, uniqueItems: true, items: { type: 'string', minLength: 1 } }] },
+        host: { type: 'string', minLength: 1, maxLength: 255 },
+        hypervisor_hostname: { type: 'string', minLength: 1, maxLength: 255 },
+        hostname: { type: 'string', minLength: 1, maxLength: 255 },
       },
       ['name', 'flavorRef'],
     ),
-    // Scheduler hints are accepted and ignored: there is no hint-aware filter yet.
+    // Scheduler hints: `group` (a server group) is used; other Nova hints are accepted and ignored.
     'os:scheduler_hints': { type: 'object' },
     'OS-SCH-HNT:scheduler_hints': { type: 'object' },
   },
@@ -63,7 +70,7 @@ export interface CreateServerBody {
     flavorRef: string | number;
     adminPass?: string;
     metadata?: Record<string, string>;
-    networks?: 'auto' | 'none' | { uuid?: string; port?: string | null; fixed_ip?: string }[];
+    networks?: 'auto' | 'none' | { uuid?: string; port?: string | null; fixed_ip?: string; tag?: string }[];
     'OS-DCF:diskConfig'?: 'AUTO' | 'MANUAL';
     accessIPv4?: string;
     accessIPv6?: string;
@@ -78,5 +85,11 @@ export interface CreateServerBody {
     return_reservation_id?: boolean | string;
     description?: string | null;
     tags?: string[];
+    trusted_image_certificates?: string[] | null;
+    host?: string;
+    hypervisor_hostname?: string;
+    hostname?: string;
   };
+  'os:scheduler_hints'?: Record<string, unknown>;
+  'OS-SCH-HNT:scheduler_hints'?: Record<string, unknown>;
 }

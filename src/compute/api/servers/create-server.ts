@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { projectOf, requireWriter } from '../../../api/policy.js';
 import { InvalidInputError, QuotaExceededError } from '../../../errors.js';
 import { insertInstances, startInstanceAction } from '../../../db/repos/instances.js';
-import { computeUsage, lockQuotaScope, type ComputeUsage } from '../../../db/repos/quotas.js';
+import { computeUsage, lockQuotaScope, userComputeUsage, type ComputeUsage, type QuotaLimits } from '../../../db/repos/quotas.js';
+import { addGroupMembers, getServerGroup } from '../../../db/repos/server-groups.js';
 import type { NewInstance } from '../../../db/schema.js';
 import { now } from '../../../db/time.js';
 import { TaskState, VmState } from '../../states.js';
@@ -13,6 +14,7 @@ import { atLeast } from '../microversion.js';
 import { callerOf, Linker } from '../request.js';
 import { createServerSchema, type CreateServerBody } from './create-schema.js';
 import { prepareCreate, type PreparedCreate } from './prepare-create.js';
+import { checkCreateVersion } from './create-versions.js';
 
 const RESERVATION_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const PASSWORD_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
@@ -33,17 +35,32 @@ export function createServerRoute(app: FastifyInstance, deps: ComputeDeps): void
     const projectId = projectOf(ctx);
     const tags = (req.body as CreateServerBody).server.tags;
     if (tags !== undefined && !atLeast(req, 2, 52)) throw new InvalidInputError("Invalid input for field/attribute server. Additional properties are not allowed ('tags' was unexpected)");
-    const prepared = await prepareCreate(deps, ctx, projectId, req.body as CreateServerBody);
+    const versioned = checkCreateVersion(req, ctx, req.body as CreateServerBody);
+    const prepared = await prepareCreate(deps, ctx, projectId, req.body as CreateServerBody, versioned);
     // Before 2.19 a server has no description of its own: Nova stores its name there.
     const p = prepared.description === null && !atLeast(req, 2, 19) ? { ...prepared, description: prepared.name } : prepared;
     const reservationId = `r-${randomString(RESERVATION_CHARS, 8)}`;
 
     const uuids = await deps.db.transaction().execute(async (trx) => {
       await lockQuotaScope(trx, deps.dialect, `project:${projectId}`);
-      const count = allowedCount(p, await computeUsage(trx, deps.dialect, projectId));
+      let count = allowedCount(p, p.quotas, await computeUsage(trx, deps.dialect, projectId));
+      if (Object.keys(p.userQuotas).length > 0) {
+        const userLimits = { ...p.quotas, ...p.userQuotas };
+        count = Math.min(count, allowedCount(p, userLimits, await userComputeUsage(trx, deps.dialect, projectId, ctx.userId)));
+      }
+      if (p.groupUuid !== null) {
+        const group = await getServerGroup(trx, p.groupUuid);
+        if (!group) throw new InvalidInputError(`Instance group ${p.groupUuid} could not be found.`);
+        const limit = p.quotas.server_group_members;
+        if (limit >= 0 && group.members.length + count > limit) {
+          if (group.members.length + p.minCount > limit) throw new QuotaExceededError('Quota exceeded, too many servers in group');
+          count = limit - group.members.length;
+        }
+      }
       const t = now();
       const rows: NewInstance[] = Array.from({ length: count }, (_, i) => instanceRow(p, { projectId, userId: ctx.userId, reservationId, index: i, count, t }));
       await insertInstances(trx, rows);
+      if (p.groupUuid !== null) await addGroupMembers(trx, p.groupUuid, rows.map((r) => r.uuid));
       const meta = rows.flatMap((r) => Object.entries(p.metadata).map(([key, value]) => ({ instance_uuid: r.uuid, key, value })));
       if (meta.length > 0) await trx.insertInto('instance_metadata').values(meta).execute();
       const tagRows = rows.flatMap((r) => [...new Set(tags ?? [])].map((tag) => ({ instance_uuid: r.uuid, tag })));
@@ -75,12 +92,12 @@ export function createServerRoute(app: FastifyInstance, deps: ComputeDeps): void
  * How many of [min_count, max_count] fit the project's instances/cores/ram quotas;
  * throws Nova's TooManyInstances message when not even min_count fits.
  */
-function allowedCount(p: PreparedCreate, used: ComputeUsage): number {
+function allowedCount(p: PreparedCreate, quotas: QuotaLimits, used: ComputeUsage): number {
   const per = { instances: 1, cores: p.flavor.vcpus, ram: p.flavor.memory_mb } as const;
   let allowed = p.maxCount;
   const overs: ('instances' | 'cores' | 'ram')[] = [];
   for (const r of ['instances', 'cores', 'ram'] as const) {
-    const limit = p.quotas[r];
+    const limit = quotas[r];
     if (limit < 0 || per[r] === 0) continue;
     if (used[r] + per[r] * p.maxCount > limit) overs.push(r);
     allowed = Math.min(allowed, Math.floor(Math.max(0, limit - used[r]) / per[r]));
@@ -94,7 +111,7 @@ function allowedCount(p: PreparedCreate, used: ComputeUsage): number {
   const list = (f: (r: (typeof overs)[number]) => string) => overs.map(f).join(', ');
   const names = overs.join(', ');
   throw new QuotaExceededError(
-    `Quota exceeded for ${names}: Requested ${list((r) => requested[r])}, but already used ${list((r) => String(used[r]))} of ${list((r) => String(p.quotas[r]))} ${names}`,
+    `Quota exceeded for ${names}: Requested ${list((r) => requested[r])}, but already used ${list((r) => String(used[r]))} of ${list((r) => String(quotas[r]))} ${names}`,
     { overs, allowed },
   );
 }
@@ -110,7 +127,7 @@ function instanceRow(
     uuid,
     display_name: displayName,
     display_description: p.description,
-    hostname: sanitizeHostname(displayName, `Server-${uuid}`),
+    hostname: p.hostname ?? sanitizeHostname(displayName, `Server-${uuid}`),
     project_id: o.projectId,
     user_id: o.userId,
     flavor: JSON.stringify(p.flavor),

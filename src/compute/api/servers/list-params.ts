@@ -1,6 +1,6 @@
 import type { AuthContext } from '../../../api/context.js';
 import { ForbiddenError, InvalidInputError } from '../../../errors.js';
-import { type ServerListFilter, type ServerSort, type ServerSortColumn } from '../../../db/repos/server-queries.js';
+import { EQUALITY_COLUMNS, type EqualityColumn, type ServerListFilter, type ServerSort, type ServerSortColumn } from '../../../db/repos/server-queries.js';
 import { TaskState, VmState } from '../../states.js';
 import { param, parseBool, params, type Query } from '../request.js';
 import { parseIsoTime } from '../times.js';
@@ -79,7 +79,39 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * Reads Nova's list filters; admin-only ones are ignored for other callers, as Nova does.
  * `ip6ForEveryone`: microversion 2.5 opened the `ip6` filter to non-admins.
  */
-export function parseServerListParams(q: Query, ctx: AuthContext, opts: { ip6ForEveryone?: boolean; tags?: boolean } = {}): ServerListParams {
+/** The query parameters Nova's server list schema knows (2.75 refuses any other with 400). */
+const KNOWN_LIST_PARAMS = new Set([
+  'user_id', 'project_id', 'tenant_id', 'launch_index', 'image_ref', 'image', 'kernel_id', 'ramdisk_id', 'hostname', 'key_name',
+  'power_state', 'vm_state', 'task_state', 'host', 'node', 'flavor', 'reservation_id', 'launched_at', 'terminated_at',
+  'availability_zone', 'name', 'display_name', 'description', 'display_description', 'locked_by', 'locked', 'uuid',
+  'root_device_name', 'config_drive', 'access_ip_v4', 'access_ip_v6', 'auto_disk_config', 'progress', 'sort_key', 'sort_dir',
+  'all_tenants', 'soft_deleted', 'deleted', 'status', 'changes-since', 'changes-before', 'ip', 'ip6', 'created_at',
+  'block_device_mapping', 'services', 'metadata', 'system_metadata', 'info_cache', 'security_groups', 'pci_devices',
+  'limit', 'marker', 'tags', 'tags-any', 'not-tags', 'not-tags-any', 'fields', 'pinned_availability_zone',
+]);
+
+export interface ListVersionOptions {
+  /** 2.75: an unknown query parameter is a 400 (before, ignored). */
+  readonly strictParams?: boolean;
+  /** 2.5: the `ip6` filter is open to non-admins. */
+  readonly ip6ForEveryone?: boolean;
+  /** 2.38: an unknown status is a 400 (before, an empty list). */
+  readonly strictStatus?: boolean;
+  /** 2.66: changes-before. */
+  readonly changesBefore?: boolean;
+  /** 2.73: the `locked` filter and sort key. */
+  readonly locked?: boolean;
+  /** 2.83: non-admins may use the simple filters (availability_zone, key_name, vm_state, ...). */
+  readonly simpleFiltersForEveryone?: boolean;
+  /** 2.26: the tag filters (tags, tags-any, not-tags, not-tags-any). */
+  readonly tags?: boolean;
+}
+
+export function parseServerListParams(q: Query, ctx: AuthContext, opts: ListVersionOptions = {}): ServerListParams {
+  if (opts.strictParams === true) {
+    const unknown = Object.keys(q).find((k) => !KNOWN_LIST_PARAMS.has(k));
+    if (unknown !== undefined) throw new InvalidInputError(`Invalid input for query parameters ${unknown}. Additional properties are not allowed ('${unknown}' was unexpected)`);
+  }
   const f: Mutable<ServerListFilter> = { deleted: 'no' };
   let empty = false;
   // Servers here have no fixed or floating addresses (no networking service), so an
@@ -102,6 +134,7 @@ export function parseServerListParams(q: Query, ctx: AuthContext, opts: { ip6For
     let anyTask = false;
     for (const s of statuses) {
       const key = s.toUpperCase();
+      if (opts.strictStatus === true && STATUS_VM[key] === undefined) throw new InvalidInputError(`Invalid status value: ${s}`);
       for (const v of STATUS_VM[key] ?? []) vm.add(v);
       const t = STATUS_TASKS[key];
       if (t) for (const x of t) tasks.add(x);
@@ -152,6 +185,39 @@ export function parseServerListParams(q: Query, ctx: AuthContext, opts: { ip6For
     if (notTags) f.notTags = notTags;
     if (notTagsAny) f.notTagsAny = notTagsAny;
   }
+  if (opts.changesBefore === true) {
+    const raw = param(q, 'changes-before');
+    if (raw !== undefined) {
+      const t = parseIsoTime(raw);
+      if (t === undefined) throw new InvalidInputError(`Invalid input for query parameters changes-before. Value: ${raw}. '${raw}' is not a 'date-time'`);
+      if (f.changesSince !== undefined && f.changesSince > t) throw new InvalidInputError('The value of changes-since must be less than or equal to changes-before.');
+      f.changesBefore = t;
+      f.deleted = 'yes';
+    }
+  }
+  const equals: Partial<Record<EqualityColumn, string | number>> = {};
+  if (ctx.isAdmin || opts.simpleFiltersForEveryone === true) {
+    for (const column of EQUALITY_COLUMNS) {
+      if (column === 'locked') continue;
+      const raw = param(q, column);
+      if (raw === undefined) continue;
+      if (column === 'power_state' || column === 'progress') {
+        if (!/^\d+$/.test(raw)) throw new InvalidInputError(`Invalid input for query parameters ${column}. Value: ${raw}. '${raw}' is not an integer`);
+        equals[column] = Number(raw);
+      } else if (column === 'created_at' || column === 'launched_at' || column === 'terminated_at') {
+        const t = parseIsoTime(raw);
+        if (t === undefined) throw new InvalidInputError(`Invalid input for query parameters ${column}. Value: ${raw}. '${raw}' is not a 'date-time'`);
+        equals[column] = t;
+      } else if (column === 'config_drive') {
+        equals[column] = parseBool(raw, 'config_drive') ? 'True' : '';
+      } else equals[column] = raw;
+    }
+  }
+  if (opts.locked === true) {
+    const raw = param(q, 'locked');
+    if (raw !== undefined) equals.locked = parseBool(raw, 'locked') ? 1 : 0;
+  }
+  if (Object.keys(equals).length > 0) f.equals = equals;
   if (ctx.isAdmin) {
     const host = param(q, 'host');
     if (host !== undefined) f.host = host;
@@ -160,11 +226,11 @@ export function parseServerListParams(q: Query, ctx: AuthContext, opts: { ip6For
     const deleted = param(q, 'deleted');
     if (deleted !== undefined) f.deleted = parseBool(deleted, 'deleted') ? 'only' : 'no';
   }
-  return { filter: f, sorts: parseSorts(q, ctx), empty };
+  return { filter: f, sorts: parseSorts(q, ctx, opts.locked === true), empty };
 }
 
 /** Nova's get_sort_params + process_sort_params: default created_at desc, ties broken by id (uuid here). */
-function parseSorts(q: Query, ctx: AuthContext): ServerSort[] {
+function parseSorts(q: Query, ctx: AuthContext, lockedKey: boolean): ServerSort[] {
   const keys = params(q, 'sort_key').map((k) => k.trim());
   const dirs = params(q, 'sort_dir').map((d) => d.trim());
   for (const d of dirs) if (d !== 'asc' && d !== 'desc') throw new InvalidInputError("Unknown sort direction, must be 'desc' or 'asc'");
@@ -172,7 +238,7 @@ function parseSorts(q: Query, ctx: AuthContext): ServerSort[] {
   const defaultDir = (dirs[0] ?? 'desc') as 'asc' | 'desc';
   const out: ServerSort[] = [];
   keys.forEach((key, i) => {
-    const column = SORT_KEY_COLUMNS[key];
+    const column = key === 'locked' && lockedKey ? 'locked' : SORT_KEY_COLUMNS[key];
     if (column === undefined) {
       if (IGNORED_SORT_KEYS.has(key)) return;
       throw new InvalidInputError(`Invalid input for query parameters sort_key. Value: ${key}. '${key}' is not a valid sort key.`);

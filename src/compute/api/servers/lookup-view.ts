@@ -3,6 +3,7 @@ import { listServices } from '../../../db/repos/compute-admin.js';
 import { isServiceUp } from '../../service-status.js';
 import { latestFaultsOf, metadataOf, userDataOf, type ServerViewRow } from '../../../db/repos/server-queries.js';
 import { tagsOf } from '../../../db/repos/instance-extras.js';
+import { groupsOfInstance } from '../../../db/repos/server-groups.js';
 import type { ComputeDeps } from '../deps.js';
 import { compareVersions, type ApiVersion } from '../microversion.js';
 import type { Linker } from '../request.js';
@@ -27,6 +28,7 @@ export async function lookup(
   isAdmin: boolean,
   rows: readonly Pick<ServerViewRow, 'uuid' | 'vm_state'>[],
   version: ApiVersion,
+  options: { withServerGroups?: boolean } = {},
 ): Promise<ServerViewContext> {
   const uuids = rows.map((r) => r.uuid);
   const failed = rows.filter((r) => r.vm_state === 'error' || r.vm_state === 'deleted').map((r) => r.uuid);
@@ -40,5 +42,11 @@ export async function lookup(
     showHostStatus ? hostStatuses(deps) : new Map<string, string>(),
     showTags ? tagsOf(deps.db, uuids) : new Map<string, string[]>(),
   ]);
-  return { linker, isAdmin, instanceNameTemplate: deps.config.DEFAULT.instance_name_template, metadata, faults, version, userData, hostStatus, tags };
+  const view: ServerViewContext = { linker, isAdmin, instanceNameTemplate: deps.config.DEFAULT.instance_name_template, metadata, faults, version, userData, hostStatus, tags };
+  if (options.withServerGroups === true && compareVersions(version, { major: 2, minor: 71 }) >= 0) {
+    const groups = new Map<string, string[]>();
+    for (const u of uuids) groups.set(u, await groupsOfInstance(deps.db, u));
+    return { ...view, serverGroups: groups };
+  }
+  return view;
 }

@@ -4,7 +4,11 @@ import { listNodes } from '../../../db/repos/compute-admin.js';
 import { getExtraSpecs, getFlavor } from '../../../db/repos/flavors.js';
 import { findUsableImage } from '../../../db/repos/images.js';
 import { getKeypair } from '../../../db/repos/keypairs.js';
-import { defaultQuotas, projectQuotas, type QuotaLimits } from '../../../db/repos/quotas.js';
+import type { QuotaLimits } from '../../../db/repos/quotas.js';
+import { projectLimits } from '../quotas/effective.js';
+import { userQuotaOverrides } from '../../../db/repos/quotas.js';
+import { getServerGroup } from '../../../db/repos/server-groups.js';
+import { canSee } from '../../../api/policy.js';
 import type { FlavorSnapshot } from '../../states.js';
 import type { ComputeDeps } from '../deps.js';
 import { validateName } from '../names.js';
@@ -12,6 +16,7 @@ import { parseBool } from '../request.js';
 import { listZones } from '../admin/zones.js';
 import { canonicalIpv6 } from './ipv6.js';
 import type { CreateServerBody } from './create-schema.js';
+import type { VersionedCreate } from './create-versions.js';
 
 /** A create request that passed every check that does not depend on quota usage. */
 export interface PreparedCreate {
@@ -37,6 +42,12 @@ export interface PreparedCreate {
   readonly diskConfig: 'AUTO' | 'MANUAL';
   readonly securityGroups: readonly string[];
   readonly quotas: QuotaLimits;
+  /** The caller's per-user overrides within the project (checked against the user's own usage). */
+  readonly userQuotas: Partial<QuotaLimits>;
+  /** The server group of the `group` scheduler hint. */
+  readonly groupUuid: string | null;
+  /** 2.90: the guest hostname asked for (else derived from the name). */
+  readonly hostname: string | null;
 }
 
 /** The id at the end of a reference that may be a URL (Nova accepts both for imageRef and flavorRef). */
@@ -57,7 +68,13 @@ function checkSecurityGroups(s: CreateServerBody['server']): void {
   if (unknown) throw new InvalidInputError(`Security group ${unknown.name} not found.`);
 }
 
-export async function prepareCreate(deps: ComputeDeps, ctx: AuthContext, projectId: string, body: CreateServerBody): Promise<PreparedCreate> {
+export async function prepareCreate(
+  deps: ComputeDeps,
+  ctx: AuthContext,
+  projectId: string,
+  body: CreateServerBody,
+  versioned: VersionedCreate = { hostname: null, host: null, node: null },
+): Promise<PreparedCreate> {
   const s = body.server;
   validateName(s.name, 'name');
   checkSecurityGroups(s);
@@ -66,7 +83,9 @@ export async function prepareCreate(deps: ComputeDeps, ctx: AuthContext, project
   const maxCount = Number(s.max_count ?? minCount);
   if (minCount > maxCount) throw new InvalidInputError('min_count must be <= max_count');
 
-  const quotas = await projectQuotas(deps.db, defaultQuotas(deps.config.quota), projectId);
+  const quotas = await projectLimits(deps.db, deps, projectId);
+  const userQuotas = await userQuotaOverrides(deps.db, projectId, ctx.userId);
+  const groupUuid = await groupHint(deps, ctx, body);
   const metadata = s.metadata ?? {};
   const metaLimit = quotas.metadata_items;
   if (metaLimit >= 0 && Object.keys(metadata).length > metaLimit) {
@@ -123,7 +142,8 @@ export async function prepareCreate(deps: ComputeDeps, ctx: AuthContext, project
     }
   }
 
-  const placement = await resolveZone(deps, ctx, s.availability_zone);
+  let placement = await resolveZone(deps, ctx, s.availability_zone);
+  if (versioned.host !== null || versioned.node !== null) placement = { ...placement, ...(await requestedDestination(deps, versioned.host, versioned.node)) };
 
   return {
     name: s.name,
@@ -146,7 +166,34 @@ export async function prepareCreate(deps: ComputeDeps, ctx: AuthContext, project
     diskConfig: s['OS-DCF:diskConfig'] ?? 'MANUAL',
     securityGroups: (s.security_groups ?? [{ name: 'default' }]).map((g) => g.name),
     quotas,
+    userQuotas,
+    groupUuid,
+    hostname: versioned.hostname,
   };
+}
+
+/** 2.74: the named host and/or node must exist (Nova: 400). */
+async function requestedDestination(deps: ComputeDeps, host: string | null, node: string | null): Promise<{ requestedHost: string | null; requestedNode: string | null }> {
+  const nodes = (await listNodes(deps.db)).filter((x) => (host === null || x.service.host === host) && (node === null || x.node.hypervisor_hostname === node));
+  if (nodes.length === 0) {
+    throw new InvalidInputError(node !== null && host !== null ? `Compute host ${host} with node ${node} could not be found.` : node !== null ? `Compute host ${node} could not be found.` : `Compute host ${host ?? ''} could not be found.`);
+  }
+  return { requestedHost: host, requestedNode: node };
+}
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/** The `group` scheduler hint: a server group of the caller's project (Nova: uuid format, 400 otherwise). */
+async function groupHint(deps: ComputeDeps, ctx: AuthContext, body: CreateServerBody): Promise<string | null> {
+  const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {};
+  const raw = hints['group'];
+  if (raw === undefined) return null;
+  if (typeof raw !== 'string' || !UUID.test(raw)) {
+    throw new InvalidInputError(`Invalid input for field/attribute group. Value: ${JSON.stringify(raw)}. ${JSON.stringify(raw)} is not a 'uuid'`);
+  }
+  const g = await getServerGroup(deps.db, raw);
+  if (!g || !canSee(ctx, g.row.project_id)) throw new InvalidInputError(`Instance group ${raw} could not be found.`);
+  return g.row.uuid;
 }
 
 /**

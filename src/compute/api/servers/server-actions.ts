@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireWriter } from '../../../api/policy.js';
-import { InvalidInputError } from '../../../errors.js';
+import { InvalidInputError, PolyvisorError } from '../../../errors.js';
 import { getInstance, startInstanceAction, updateInstance } from '../../../db/repos/instances.js';
 import type { InstanceRow } from '../../../db/schema.js';
 import { TaskState, VmState } from '../../states.js';
 import type { ComputeDeps } from '../deps.js';
 import { callerOf } from '../request.js';
+import { atLeast, versionOf, versionString } from '../microversion.js';
 import { consoleAction, isConsoleAction } from './console-actions.js';
 import { guestAction, guestActionOf } from './guest-actions.js';
 import { assertHypervisorSupports } from './hypervisor-support.js';
@@ -108,12 +109,17 @@ export function serverActionRoutes(app: FastifyInstance, deps: ComputeDeps): voi
     }
     const ctx = callerOf(req);
     const row = await visibleServer(req, deps);
-    const { key, rule } = parseAction(req.body);
+    // 2.44 retired the nova-network proxy actions: 404 from then on (before, they are unknown here: 400).
+    if (isRecord(req.body) && atLeast(req, 2, 44) && Object.keys(req.body).some((k) => NETWORK_PROXY_ACTIONS.has(k))) {
+      throw new PolyvisorError('not_found', `API version ${versionString(versionOf(req))} is not supported on this method.`);
+    }
+    const lockReason = lockReasonOf(req);
+    const { key, rule } = lockReason === undefined ? parseAction(req.body) : { key: 'lock', rule: undefined };
     requireWriter(ctx, `os_compute_api:os-${key}`);
     // Deletes are immediate ([DEFAULT] reclaim_instance_interval = 0), so no server is ever
     // SOFT_DELETED and restore always meets Nova's state check's 409.
     if (key === 'restore') throw invalidState('restore', row, 'vm_state');
-    if (key === 'lock' || key === 'unlock') await setLock(deps, req, row, key === 'lock');
+    if (key === 'lock' || key === 'unlock') await setLock(deps, req, row, key === 'lock', lockReason ?? null);
     else if (rule) await runAction(deps, req, row, rule);
     return reply.status(202).send();
   });
@@ -147,10 +153,27 @@ function checkState(rule: ActionRule, row: InstanceRow): void {
   if (!rule.taskStates.includes(row.task_state)) throw invalidState(rule.name, row, 'task_state');
 }
 
-async function setLock(deps: ComputeDeps, req: FastifyRequest, row: InstanceRow, locked: boolean): Promise<void> {
+const NETWORK_PROXY_ACTIONS = new Set(['addFixedIp', 'removeFixedIp', 'addFloatingIp', 'removeFloatingIp']);
+
+/** 2.73: `{"lock": {"locked_reason": "..."}}`; undefined for any other body (parseAction judges it). */
+function lockReasonOf(req: FastifyRequest): string | undefined {
+  const body = req.body;
+  if (!isRecord(body) || Object.keys(body).length !== 1 || !isRecord(body['lock']) || !atLeast(req, 2, 73)) return undefined;
+  const arg = body['lock'];
+  const extra = Object.keys(arg).find((k) => k !== 'locked_reason');
+  if (extra !== undefined) throw new InvalidInputError(`Invalid input for field/attribute lock. Additional properties are not allowed ('${extra}' was unexpected)`);
+  const reason = arg['locked_reason'];
+  if (reason === undefined) return undefined;
+  if (typeof reason !== 'string' || reason.length > 255) {
+    throw new InvalidInputError(`Invalid input for field/attribute locked_reason. Value: ${JSON.stringify(reason)}. It must be a string of at most 255 characters`);
+  }
+  return reason;
+}
+
+async function setLock(deps: ComputeDeps, req: FastifyRequest, row: InstanceRow, locked: boolean, reason: string | null): Promise<void> {
   const ctx = callerOf(req);
   await deps.db.transaction().execute(async (trx) => {
-    await updateInstance(trx, row.uuid, {}, { locked: locked ? 1 : 0 });
+    await updateInstance(trx, row.uuid, {}, { locked: locked ? 1 : 0, locked_reason: locked ? reason : null });
     await startInstanceAction(trx, {
       instanceUuid: row.uuid,
       action: locked ? 'lock' : 'unlock',

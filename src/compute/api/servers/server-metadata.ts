@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireWriter } from '../../../api/policy.js';
 import { InvalidInputError, PolyvisorError, QuotaExceededError } from '../../../errors.js';
 import { getInstanceMetadata } from '../../../db/repos/instances.js';
-import { defaultQuotas, projectQuotas } from '../../../db/repos/quotas.js';
+import { projectLimits } from '../quotas/effective.js';
 import { deleteMetadataKey, writeMetadata } from '../../../db/repos/server-queries.js';
 import type { InstanceRow } from '../../../db/schema.js';
 import { VmState } from '../../states.js';
@@ -26,7 +26,7 @@ const WRITABLE_STATES: readonly string[] = [VmState.ACTIVE, VmState.PAUSED, VmSt
 
 /** Refuses more items than [quota] metadata_items (Nova: 403). */
 export async function checkMetadataQuota(deps: ComputeDeps, projectId: string, count: number): Promise<void> {
-  const limit = (await projectQuotas(deps.db, defaultQuotas(deps.config.quota), projectId)).metadata_items;
+  const limit = (await projectLimits(deps.db, deps, projectId)).metadata_items;
   if (limit >= 0 && count > limit) throw new QuotaExceededError(`Quota exceeded for metadata_items: maximum number of metadata items exceeds ${limit}`);
 }
 

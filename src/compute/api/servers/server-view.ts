@@ -20,8 +20,10 @@ export interface ServerViewContext {
   readonly userData: ReadonlyMap<string, string | null>;
   /** Compute service host → Nova's host_status, loaded only when shown (admin, 2.16+). */
   readonly hostStatus: ReadonlyMap<string, string>;
-  /** Server tags by uuid, loaded only when shown (2.26+). */
-  readonly tags?: ReadonlyMap<string, string[]>;
+  /** 2.26: server tags by uuid, when the tags feature loaded them (a server without any shows []). */
+  readonly tags?: ReadonlyMap<string, readonly string[]>;
+  /** 2.71: server group uuids by server uuid; loaded for show, update and rebuild only (Nova leaves them out of lists). */
+  readonly serverGroups?: ReadonlyMap<string, readonly string[]>;
 }
 
 function atLeast(v: ServerViewContext, minor: number): boolean {
@@ -38,7 +40,10 @@ export function serverSummary(row: Pick<ServerViewRow, 'uuid' | 'display_name'>,
 /**
  * Nova's detail view: the OS-EXT-* extension attributes it always shows at 2.1, then per
  * microversion: 2.3 more OS-EXT-SRV-ATTR fields for admins, 2.9 `locked`, 2.16 `host_status`
- * for admins, 2.19 `description`.
+ * for admins, 2.19 `description`, 2.26 `tags`, 2.47 the embedded flavor, 2.63
+ * `trusted_image_certificates` (always null: none can be given), 2.71 `server_groups` (show),
+ * 2.73 `locked_reason`, 2.90 `OS-EXT-SRV-ATTR:hostname` for everyone, 2.96
+ * `pinned_availability_zone`.
  */
 export function serverDetail(row: ServerViewRow, v: ServerViewContext): Record<string, unknown> {
   const status = serverStatus(row.vm_state, row.task_state);
@@ -52,7 +57,17 @@ export function serverDetail(row: ServerViewRow, v: ServerViewContext): Record<s
     metadata: v.metadata.get(row.uuid) ?? {},
     hostId: hostIdOf(row.project_id, row.host),
     image: row.image_ref === '' ? '' : { id: row.image_ref, links: [{ rel: 'bookmark', href: v.linker.bookmark('images', row.image_ref) }] },
-    flavor: { id: flavor.id, links: [{ rel: 'bookmark', href: v.linker.bookmark('flavors', flavor.id) }] },
+    flavor: atLeast(v, 47)
+      ? {
+          vcpus: flavor.vcpus,
+          ram: flavor.memory_mb,
+          disk: flavor.root_gb,
+          ephemeral: flavor.ephemeral_gb,
+          swap: flavor.swap,
+          original_name: flavor.name,
+          extra_specs: flavor.extra_specs,
+        }
+      : { id: flavor.id, links: [{ rel: 'bookmark', href: v.linker.bookmark('flavors', flavor.id) }] },
     created: apiTime(row.created_at),
     updated: apiTime(row.updated_at),
     addresses: {},
@@ -91,7 +106,12 @@ export function serverDetail(row: ServerViewRow, v: ServerViewContext): Record<s
   // A server not (yet) on a host, or whose compute service is gone, has the empty status.
   if (atLeast(v, 16) && v.isAdmin) out['host_status'] = row.host === null ? '' : (v.hostStatus.get(row.host) ?? '');
   if (atLeast(v, 19)) out['description'] = row.display_description;
-  if (atLeast(v, 26)) out['tags'] = v.tags?.get(row.uuid) ?? [];
+  if (atLeast(v, 26)) out['tags'] = [...(v.tags?.get(row.uuid) ?? [])];
+  if (atLeast(v, 63)) out['trusted_image_certificates'] = null;
+  if (atLeast(v, 71) && v.serverGroups) out['server_groups'] = [...(v.serverGroups.get(row.uuid) ?? [])];
+  if (atLeast(v, 73)) out['locked_reason'] = row.locked === 1 ? row.locked_reason : null;
+  if (atLeast(v, 90)) out['OS-EXT-SRV-ATTR:hostname'] = row.hostname;
+  if (atLeast(v, 96)) out['pinned_availability_zone'] = row.requested_availability_zone;
   const fault = FAULT_STATUSES.has(status) ? v.faults.get(row.uuid) : undefined;
   if (fault) {
     const f: Record<string, unknown> = { code: fault.code, created: apiTime(fault.created_at), message: fault.message };
@@ -107,12 +127,27 @@ export function hostIdOf(projectId: string, host: string | null): string {
   return host === null || host === '' ? '' : createHash('sha224').update(projectId + host).digest('hex');
 }
 
-function parseFlavor(json: string): Pick<FlavorSnapshot, 'id'> {
+function parseFlavor(json: string): FlavorSnapshot {
+  const empty: FlavorSnapshot = { id: '', name: '', vcpus: 0, memory_mb: 0, root_gb: 0, ephemeral_gb: 0, swap: 0, extra_specs: {} };
   try {
-    const parsed = JSON.parse(json) as { id?: unknown };
-    return { id: typeof parsed.id === 'string' ? parsed.id : typeof parsed.id === 'number' ? String(parsed.id) : '' };
+    const p = JSON.parse(json) as Record<string, unknown>;
+    const n = (k: string) => (typeof p[k] === 'number' ? p[k] : 0);
+    const specs: Record<string, string> = {};
+    if (p['extra_specs'] && typeof p['extra_specs'] === 'object') {
+      for (const [k, val] of Object.entries(p['extra_specs'] as Record<string, unknown>)) if (typeof val === 'string') specs[k] = val;
+    }
+    return {
+      id: typeof p['id'] === 'string' ? p['id'] : typeof p['id'] === 'number' ? String(p['id']) : '',
+      name: typeof p['name'] === 'string' ? p['name'] : '',
+      vcpus: n('vcpus'),
+      memory_mb: n('memory_mb'),
+      root_gb: n('root_gb'),
+      ephemeral_gb: n('ephemeral_gb'),
+      swap: n('swap'),
+      extra_specs: specs,
+    };
   } catch {
-    return { id: '' };
+    return empty;
   }
 }
 

@@ -116,6 +116,7 @@ export class FakeDriver implements ComputeDriver {
   readonly #boots = new Map<string, number>();
   readonly #crashDumps = new Map<string, number>();
   readonly #passwordDigests = new Map<string, string>();
+  readonly #bootTime = new Date().toISOString();
 
   constructor(options: FakeDriverOptions) {
     this.#opts = options;
@@ -182,6 +183,8 @@ export class FakeDriver implements ComputeDriver {
       localGb: this.#opts.local_gb,
       cpuInfo: { arch: 'x86_64', model: 'fake', vendor: 'fake', topology: { sockets: 1, cores: this.#opts.vcpus, threads: 1 }, features: [] },
       capabilities: { architecture: 'x86_64', hypervisor_type: this.type },
+      // A fake host "booted" when its driver was created.
+      bootTime: this.#bootTime,
     }));
   }
 

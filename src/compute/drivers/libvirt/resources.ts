@@ -1,4 +1,5 @@
 import { statfs } from 'node:fs/promises';
+import { uptime } from 'node:os';
 import type { NodeResources } from '../driver.js';
 import type { LibvirtContext } from './context.js';
 import { DriverError } from '../driver.js';
@@ -49,5 +50,15 @@ export async function nodeResources(ctx: LibvirtContext, version: string, signal
       virt_type: ctx.options.virtType,
     },
     capabilities: { hypervisor_type: ctx.options.virtType, architecture: arch, vm_mode: 'hvm' },
+    ...localBootTime(ctx.options.connectionUri),
   };
+}
+
+/**
+ * The host's boot time when libvirtd runs on this machine (a local qemu:/// URI): the agent
+ * then shares the host's clock and uptime. A remote URI (qemu+ssh://...) gives none.
+ */
+export function localBootTime(connectionUri: string): { bootTime?: string } {
+  if (!/^qemu:\/\/\//.test(connectionUri)) return {};
+  return { bootTime: new Date(Date.now() - uptime() * 1000).toISOString() };
 }

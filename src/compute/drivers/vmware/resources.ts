@@ -38,5 +38,12 @@ export function nodeResources(target: ComputeTarget, options: { version: string;
       hosts: hosts.length,
     },
     capabilities: { hypervisor_type: 'vmware', architecture: 'x86_64', vm_mode: 'hvm', cluster: target.name },
+    // A cluster is up since its longest-running usable host booted.
+    ...earliestBoot(hosts.map((h) => h.bootTime)),
   };
+}
+
+function earliestBoot(times: readonly (string | undefined)[]): { bootTime?: string } {
+  const known = times.filter((t): t is string => t !== undefined && !Number.isNaN(Date.parse(t))).sort((a, b) => Date.parse(a) - Date.parse(b));
+  return known[0] === undefined ? {} : { bootTime: known[0] };
 }

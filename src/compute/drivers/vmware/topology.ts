@@ -14,6 +14,8 @@ export interface HostFacts {
   readonly memoryBytes: number;
   readonly cpuModel: string;
   readonly vendor: string;
+  /** runtime.bootTime (ISO), when vCenter knows it. */
+  readonly bootTime?: string;
 }
 
 export interface DatastoreFacts {
@@ -58,6 +60,9 @@ const EXTRA_PATHS = {
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : 0);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+/** runtime.bootTime decodes as a Date (xsd:dateTime); absent on hosts vCenter never saw boot. */
+const bootTimeOf = (v: unknown): { bootTime?: string } =>
+  v instanceof Date && !Number.isNaN(v.getTime()) ? { bootTime: v.toISOString() } : typeof v === 'string' && v !== '' ? { bootTime: v } : {};
 const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
 const refs = (v: unknown): ManagedObjectReference[] => (Array.isArray(v) ? v.filter(isMoref) : []);
 
@@ -97,6 +102,7 @@ export async function readTopology(client: Client, nodeSuffix: string, options: 
       ref: r, name: str(o.props['name']), usable,
       cpuThreads: num(hw['numCpuThreads']), cpuCores: num(hw['numCpuCores']), memoryBytes: num(hw['memorySize']),
       cpuModel: str(hw['cpuModel']), vendor: str(hw['vendor']),
+      ...bootTimeOf(o.props['runtime.bootTime']),
     };
   };
   const datastore = (r: ManagedObjectReference): DatastoreFacts | undefined => {

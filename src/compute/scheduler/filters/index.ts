@@ -5,6 +5,7 @@ import { computeFilter } from './compute-filter.js';
 import type { HostFilter } from './filter.js';
 import { imagePropertiesFilter } from './image-properties-filter.js';
 import { coreFilter, diskFilter, ramFilter } from './resource-filters.js';
+import { serverGroupAffinityFilter, serverGroupAntiAffinityFilter } from './server-group-filters.js';
 
 export type { FilterContext, HostFilter } from './filter.js';
 
@@ -16,6 +17,8 @@ const ALL: readonly HostFilter[] = [
   ramFilter,
   coreFilter,
   diskFilter,
+  serverGroupAffinityFilter,
+  serverGroupAntiAffinityFilter,
 ];
 
 /**
