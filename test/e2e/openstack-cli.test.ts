@@ -121,6 +121,34 @@ for (const backend of backends) {
       assert.equal(compute?.Status, 'enabled');
     });
 
+    it('server groups: members of an affinity group share a host, an anti-affinity group gets one member per host', async () => {
+      const near = await pv.openstackJson<{ id: string }>(['server', 'group', 'create', '--policy', 'affinity', 'e2e-near']);
+      const ids: string[] = [];
+      for (const name of ['near-1', 'near-2']) {
+        const s = await pv.openstackJson<{ id: string; status: string }>(['server', 'create', '--flavor', 'm1.tiny', '--image', imageId, '--hint', `group=${near.id}`, '--wait', name]);
+        assert.equal(s.status, 'ACTIVE');
+        ids.push(s.id);
+      }
+      const shown = await pv.openstackJson<{ members: string | string[] }>(['server', 'group', 'show', near.id]);
+      const members = Array.isArray(shown.members) ? shown.members : shown.members.split(/[\s,]+/).filter((m) => m !== '');
+      assert.deepEqual([...members].sort(), [...ids].sort());
+      // This cloud has one compute host (with two fake nodes): an anti-affinity group fits one member.
+      const apart = await pv.openstackJson<{ id: string }>(['server', 'group', 'create', '--policy', 'anti-affinity', 'e2e-apart']);
+      const first = await pv.openstackJson<{ id: string; status: string }>(['server', 'create', '--flavor', 'm1.tiny', '--image', imageId, '--hint', `group=${apart.id}`, '--wait', 'apart-1']);
+      assert.equal(first.status, 'ACTIVE');
+      const second = await pv.openstack(['server', 'create', '--flavor', 'm1.tiny', '--image', imageId, '--hint', `group=${apart.id}`, '--wait', 'apart-2']).catch((e: unknown) => String(e));
+      assert.match(second, /Error creating server|ERROR/);
+      const failed = await pv.openstackJson<{ status: string; fault?: { message?: string } | string }>(['server', 'show', 'apart-2']);
+      assert.equal(failed.status, 'ERROR');
+      assert.match(JSON.stringify(failed.fault ?? ''), /ServerGroupAntiAffinityFilter/);
+      const usage = await pv.openstackJson<unknown[]>(['usage', 'list']);
+      assert.ok(usage.length >= 1);
+      const cls = await admin.request<{ quota_class_set: { id: string; cores: number } }>('GET', '/compute/v2.1/os-quota-class-sets/default');
+      assert.equal(cls.body.quota_class_set.id, 'default');
+      for (const id of [...ids, first.id, 'apart-2']) await pv.openstack(['server', 'delete', '--wait', id]);
+      await pv.openstack(['server', 'group', 'delete', near.id, apart.id]);
+    });
+
     it("keeps projects apart: a member of another project gets 404 for A's server", async () => {
       await pv.openstack(['project', 'create', 'project-b']);
       await pv.openstack(['user', 'create', '--project', 'project-b', '--password', 'b-pass-123', 'user-b']);

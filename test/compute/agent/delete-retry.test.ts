@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DatabaseHandle } from '../../../src/db/database.js';
 import { getAllocation } from '../../../src/db/repos/compute-nodes.js';
-import { latestInstanceAction, latestInstanceFault } from '../../../src/db/repos/instances.js';
+import { getInstance, latestInstanceAction, latestInstanceFault } from '../../../src/db/repos/instances.js';
+import { PowerState } from '../../../src/compute/states.js';
 import { DIALECTS } from '../../support/databases.js';
 import { TestCloud } from './harness.js';
 
@@ -15,7 +16,8 @@ async function deleteEvents(h: DatabaseHandle, uuid: string): Promise<string[]> 
 /**
  * A delete whose destroy fails because the hypervisor is unreachable (a retryable driver
  * error: libvirtd restarting, vCenter down) is retried with backoff until it succeeds, instead
- * of leaving the server in ERROR; a failure that is not retryable still ends in ERROR with a fault.
+ * of leaving the server in ERROR; a failure that is not retryable still ends in ERROR with a fault,
+ * and power sync keeps that ERROR server's power state true to the hypervisor.
  */
 const [sqlite] = DIALECTS;
 if (sqlite !== undefined) {
@@ -55,6 +57,13 @@ if (sqlite !== undefined) {
       const row = await cloud.settled(uuid);
       assert.equal(row.vm_state, 'error');
       assert.equal((await latestInstanceFault(h.db, uuid))?.message, 'the datastore refused');
+      // Power sync records the hypervisor's power state of an ERROR server too (Nova's
+      // _sync_power_states), and takes no action on it: it stays ERROR, no task started.
+      const c1 = cloud.computes.get('c1');
+      await c1?.driver.setPowerState(uuid, PowerState.SHUTDOWN);
+      await c1?.agent.syncPowerStates();
+      const synced = await getInstance(h.db, uuid);
+      assert.deepEqual([synced?.vm_state, synced?.power_state, synced?.task_state], ['error', PowerState.SHUTDOWN, null]);
       await cloud.act(uuid, 'deleting', 'delete', { vmState: 'error' });
       assert.equal((await cloud.settled(uuid)).deleted, 1);
     });

@@ -47,6 +47,8 @@ describe('VMware driver nodes', () => {
     assert.equal(nodes[0]?.vcpus, threads);
     assert.equal(nodes[0]?.memoryMb, Math.floor(mem / 2 ** 20));
     assert.ok((nodes[0]?.localGb ?? 0) > 0);
+    // vcsim reports runtime.bootTime for its hosts: the node's uptime comes from the earliest.
+    assert.ok(!Number.isNaN(Date.parse(nodes[0]?.bootTime ?? '')), `bootTime ${String(nodes[0]?.bootTime)}`);
   });
 
   it('a host in maintenance mode no longer counts', async () => {
