@@ -138,7 +138,7 @@ snapshot = true
 rescue = true
 # Rescue from an image of the user's choice works (rescue_image_ref; hw_rescue_* are kept as image
 # properties), but tempest makes that image through the /v2.1/images proxy: turn on with it.
-stable_rescue = false
+stable_rescue = true
 change_password = true
 console_output = true
 interface_attach = false

@@ -139,7 +139,7 @@ export async function rebuildAction(req: FastifyRequest, reply: FastifyReply, de
   await deps.bus.notify('instances', host);
 
   const linker = new Linker(req, deps);
-  const view = await lookup(deps, linker, ctx.isAdmin, [updated], versionOf(req));
+  const view = await lookup(deps, linker, ctx.isAdmin, [updated], versionOf(req), { withServerGroups: true });
   const server = serverUpdateView(serverDetail(updated, view), view);
   // [api] enable_instance_password is on (Nova's default): the password is returned.
   server['adminPass'] = adminPass ?? Array.from({ length: 12 }, () => PASSWORD_CHARS[randomInt(PASSWORD_CHARS.length)]).join('');
