@@ -141,6 +141,12 @@ export async function rebuildAction(req: FastifyRequest, reply: FastifyReply, de
   const linker = new Linker(req, deps);
   const view = await lookup(deps, linker, ctx.isAdmin, [updated], versionOf(req), { withServerGroups: true });
   const server = serverUpdateView(serverDetail(updated, view), view);
+  // Nova's rebuild response adds key_name from 2.54 (which the update view leaves out before
+  // 2.75) and the instance's user_data from 2.57, as `user_data`, never as the admin-only
+  // extended attribute that show carries.
+  delete server['OS-EXT-SRV-ATTR:user_data'];
+  if (atLeast(req, 2, 54)) server['key_name'] = updated.key_name;
+  if (atLeast(req, 2, 57)) server['user_data'] = updated.user_data;
   // [api] enable_instance_password is on (Nova's default): the password is returned.
   server['adminPass'] = adminPass ?? Array.from({ length: 12 }, () => PASSWORD_CHARS[randomInt(PASSWORD_CHARS.length)]).join('');
   return reply.status(202).send({ server });

@@ -263,9 +263,10 @@ export class FakeDriver implements ComputeDriver {
     const cpus = vm.vcpus ?? 1;
     return {
       state: DIAGNOSTICS_STATE[vm.powerState] ?? 'pending',
-      driver: 'fake',
-      hypervisor: 'fake',
-      hypervisor_os: 'fake-os',
+      // Nova's fake driver answers as libvirt/kvm too: the 2.48 schema names real drivers only.
+      driver: 'libvirt',
+      hypervisor: 'kvm',
+      hypervisor_os: 'ubuntu',
       uptime: 46664,
       num_cpus: cpus,
       num_disks: 1,
