@@ -97,11 +97,14 @@ export interface ComputeUsage {
   readonly ram: number;
 }
 
-/** Live servers of a project and the vCPUs and RAM of their flavor snapshots. */
-export async function computeUsage(db: Db, dialect: DialectName, projectId: string): Promise<ComputeUsage> {
+/**
+ * Live servers of a project (of one user in it, for per-user quotas, when `userId` is given)
+ * and the vCPUs and RAM of their flavor snapshots.
+ */
+export async function computeUsage(db: Db, dialect: DialectName, projectId: string, userId?: string): Promise<ComputeUsage> {
   const vcpus = dialect === 'postgres' ? sql<number>`(flavor::json->>'vcpus')::int` : sql<number>`json_extract(flavor, '$.vcpus')`;
   const ram = dialect === 'postgres' ? sql<number>`(flavor::json->>'memory_mb')::int` : sql<number>`json_extract(flavor, '$.memory_mb')`;
-  const row = await db
+  let q = db
     .selectFrom('instances')
     .select((eb) => [
       eb.fn.countAll<number | string>().as('n'),
@@ -109,8 +112,9 @@ export async function computeUsage(db: Db, dialect: DialectName, projectId: stri
       eb.fn.coalesce(eb.fn.sum<number | string | null>(ram), sql<number>`0`).as('ram'),
     ])
     .where('project_id', '=', projectId)
-    .where('deleted', '=', 0)
-    .executeTakeFirstOrThrow();
+    .where('deleted', '=', 0);
+  if (userId !== undefined) q = q.where('user_id', '=', userId);
+  const row = await q.executeTakeFirstOrThrow();
   return { instances: Number(row.n), cores: Number(row.cores), ram: Number(row.ram) };
 }
 
@@ -179,19 +183,6 @@ export async function deleteUserQuotas(db: Db, projectId: string, userId: string
 }
 
 /** computeUsage restricted to one user's servers in the project (per-user quotas). */
-export async function userComputeUsage(db: Db, dialect: DialectName, projectId: string, userId: string): Promise<ComputeUsage> {
-  const vcpus = dialect === 'postgres' ? sql<number>`(flavor::json->>'vcpus')::int` : sql<number>`json_extract(flavor, '$.vcpus')`;
-  const ram = dialect === 'postgres' ? sql<number>`(flavor::json->>'memory_mb')::int` : sql<number>`json_extract(flavor, '$.memory_mb')`;
-  const row = await db
-    .selectFrom('instances')
-    .select((eb) => [
-      eb.fn.countAll<number | string>().as('n'),
-      eb.fn.coalesce(eb.fn.sum<number | string | null>(vcpus), sql<number>`0`).as('cores'),
-      eb.fn.coalesce(eb.fn.sum<number | string | null>(ram), sql<number>`0`).as('ram'),
-    ])
-    .where('project_id', '=', projectId)
-    .where('user_id', '=', userId)
-    .where('deleted', '=', 0)
-    .executeTakeFirstOrThrow();
-  return { instances: Number(row.n), cores: Number(row.cores), ram: Number(row.ram) };
+export function userComputeUsage(db: Db, dialect: DialectName, projectId: string, userId: string): Promise<ComputeUsage> {
+  return computeUsage(db, dialect, projectId, userId);
 }

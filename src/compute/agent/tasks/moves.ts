@@ -140,11 +140,7 @@ export async function revertResize(ctx: AgentContext, row: InstanceRow): Promise
     });
     if (node !== undefined) await ctx.bus.notify('nodes', node);
     if (!ok) return;
-    if (source !== host) {
-      await ctx.bus.notify('instances', source);
-      return;
-    }
-    const again = await getInstance(db, row.uuid);
+    const again = await continueOn(ctx, row.uuid, source);
     if (!again) return;
     row = again;
   }
@@ -232,11 +228,7 @@ export async function liveMigrate(ctx: AgentContext, row: InstanceRow): Promise<
       if (!u) throw new GuardLost();
     });
     if (!ok) return;
-    if (dest !== host) {
-      await ctx.bus.notify('instances', dest);
-      return;
-    }
-    const again = await getInstance(db, row.uuid);
+    const again = await continueOn(ctx, row.uuid, dest);
     if (!again) return;
     row = again;
   }
@@ -294,4 +286,16 @@ async function failMove(ctx: AgentContext, row: InstanceRow, mig: MigrationRow, 
     await addInstanceFault(trx, { instanceUuid: row.uuid, code: 500, message: faultMessage(err), details: faultDetails(err), host });
   });
   ctx.logger.warn({ instance: row.uuid, migration: mig.uuid, reason: faultMessage(err) }, 'move failed');
+}
+
+/**
+ * After a step handed the instance to `target`: wakes that host's agent and returns nothing,
+ * or, when this agent is the target itself, the row as it is now, to go on with here.
+ */
+async function continueOn(ctx: AgentContext, uuid: string, target: string | null): Promise<InstanceRow | undefined> {
+  if (target !== ctx.host) {
+    if (target !== null) await ctx.bus.notify('instances', target);
+    return undefined;
+  }
+  return getInstance(ctx.db, uuid);
 }
