@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { launchBrowser, SCREENSHOT_DIR, type TestBrowser } from '../support/browser.js';
 import { ensureConsolePageBuilt } from '../support/console-page.js';
-import { startTestLibvirtd, testVirtType, virsh, type TestLibvirtd } from '../support/libvirtd.js';
+import { libvirtComputeConf, startTestLibvirtd, virsh, type TestLibvirtd } from '../support/libvirtd.js';
 import { eventually, startPolyvisor, type PolyvisorProcess } from '../support/polyvisor-process.js';
 import { buildTestGuest, waitForBoots } from '../support/test-guest.js';
 import { startTestVcsim, type TestVcsim } from '../vsphere/vcsim-harness.js';
@@ -109,15 +109,7 @@ describe('VNC consoles through the console proxy: libvirt (QEMU) and VMware (vcs
     [lv, sim, guestFile, browser] = await Promise.all([startTestLibvirtd(), startTestVcsim({ clusters: 1, hostsPerCluster: 1 }), buildTestGuest(), launchBrowser()]);
     [kvm, vmw] = await Promise.all([
       startPolyvisor({
-        conf: [
-          '[DEFAULT]',
-          'compute_driver = libvirt.LibvirtDriver',
-          `instances_path = ${join(lv.dir, 'instances')}`,
-          'reserved_host_memory_mb = 0',
-          '[libvirt]',
-          `virt_type = ${testVirtType()}`,
-          `connection_uri = ${lv.uri}`,
-        ].join('\n'),
+        conf: libvirtComputeConf(lv),
       }),
       startPolyvisor({ conf: vmwareConf(sim, `[consoleauth]\ntoken_ttl = ${VMWARE_TOKEN_TTL}\n`).replace('cluster_name = DC0_C1\n', '') }),
     ]);

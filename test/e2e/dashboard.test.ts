@@ -5,7 +5,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { buildDashboard, createMember, logIn, markDocument, shot, statusOf, type Member } from '../support/dashboard.js';
 import { ApiClient } from '../support/http-client.js';
-import { startTestLibvirtd, testVirtType, type TestLibvirtd } from '../support/libvirtd.js';
+import { libvirtComputeConf, startTestLibvirtd, type TestLibvirtd } from '../support/libvirtd.js';
 import { startCompute, type ComputeProcess } from '../support/polyvisor-compute.js';
 import { ADMIN, startPolyvisor, type PolyvisorProcess } from '../support/polyvisor-process.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
@@ -61,17 +61,7 @@ describe('dashboard acceptance: a browser against vcsim and libvirt', () => {
     kvm = await startCompute({
       host: KVM_HOST,
       databaseUrl,
-      conf: [
-        '[DEFAULT]',
-        'compute_driver = libvirt.LibvirtDriver',
-        `instances_path = ${join(lv.dir, 'instances')}`,
-        'reserved_host_memory_mb = 0',
-        '[libvirt]',
-        `virt_type = ${testVirtType()}`,
-        `connection_uri = ${lv.uri}`,
-        '[glance_store]',
-        `filesystem_store_datadir = ${join(pv.stateDir, 'images')}`,
-      ].join('\n'),
+      conf: libvirtComputeConf(lv, { imageStore: join(pv.stateDir, 'images') }),
     });
     admin = await ApiClient.login(pv.url, ADMIN.username, ADMIN.password, ADMIN.project);
     for (const [zone, host] of [['kvm-zone', KVM_HOST], ['vmware-zone', VMWARE_HOST]] as const) {

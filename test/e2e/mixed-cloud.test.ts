@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PowerState } from '../../src/compute/states.js';
-import { startTestLibvirtd, testVirtType, virsh, type TestLibvirtd } from '../support/libvirtd.js';
+import { libvirtComputeConf, startTestLibvirtd, virsh, type TestLibvirtd } from '../support/libvirtd.js';
 import { startCompute, type ComputeProcess } from '../support/polyvisor-compute.js';
 import { eventually, startPolyvisor, type PolyvisorProcess } from '../support/polyvisor-process.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
@@ -83,22 +83,16 @@ describe('one cloud, two hypervisors: VMware (vcsim) and libvirt (TCG) side by s
     kvm = await startCompute({
       host: KVM_HOST,
       databaseUrl,
-      conf: [
-        '[DEFAULT]',
-        'compute_driver = libvirt.LibvirtDriver',
-        `instances_path = ${join(lv.dir, 'instances')}`,
-        'reserved_host_memory_mb = 0',
-        // Many 1-vCPU test guests on a 2-core CI machine (Nova's default ratio 4 allows 8).
-        'cpu_allocation_ratio = 16',
-        // After libvirtd comes back, the agent's next power sync sets the API straight.
-        'sync_power_state_interval = 2',
-        '[libvirt]',
-        `virt_type = ${testVirtType()}`,
-        `connection_uri = ${lv.uri}`,
+      conf: libvirtComputeConf(lv, {
+        defaults: [
+          // Many 1-vCPU test guests on a 2-core CI machine (Nova's default ratio 4 allows 8).
+          'cpu_allocation_ratio = 16',
+          // After libvirtd comes back, the agent's next power sync sets the API straight.
+          'sync_power_state_interval = 2',
+        ],
         // The API process's image store: the agent reads image files (and their variants) from it.
-        '[glance_store]',
-        `filesystem_store_datadir = ${join(pv.stateDir, 'images')}`,
-      ].join('\n'),
+        imageStore: join(pv.stateDir, 'images'),
+      }),
     });
     await pv.openstack(['flavor', 'create', '--ram', '128', '--disk', '1', '--vcpus', '1', 'tcg.tiny']);
     for (const [name, props] of [['guest-vmware', ['--property', 'hypervisor_type=vmware']], ['guest-qemu', ['--property', 'hypervisor_type=qemu']], ['guest-any', []]] as const) {

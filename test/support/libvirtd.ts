@@ -124,3 +124,23 @@ export async function startTestLibvirtd(): Promise<TestLibvirtd> {
     },
   };
 }
+
+/**
+ * Polyvisor configuration for a libvirt compute service on this test daemon: the driver, its
+ * instances under the daemon's temp dir, no reserved memory; `defaults` adds [DEFAULT] lines,
+ * `imageStore` points [glance_store] at the API process's store (a separate compute process
+ * reads image files from it).
+ */
+export function libvirtComputeConf(lv: Pick<TestLibvirtd, 'dir' | 'uri'>, options: { defaults?: readonly string[]; imageStore?: string } = {}): string {
+  return [
+    '[DEFAULT]',
+    'compute_driver = libvirt.LibvirtDriver',
+    `instances_path = ${join(lv.dir, 'instances')}`,
+    'reserved_host_memory_mb = 0',
+    ...(options.defaults ?? []),
+    '[libvirt]',
+    `virt_type = ${testVirtType()}`,
+    `connection_uri = ${lv.uri}`,
+    ...(options.imageStore === undefined ? [] : ['[glance_store]', `filesystem_store_datadir = ${options.imageStore}`]),
+  ].join('\n');
+}
