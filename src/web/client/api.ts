@@ -30,8 +30,12 @@ export function setUnauthorizedHandler(handler: () => void): void {
   onUnauthorized = handler;
 }
 
-/** Compute's newest microversion this cloud speaks (remote-consoles needs 2.6, fault details come with it). */
-const COMPUTE_VERSION = 'compute latest';
+/**
+ * The Compute microversion the pages are written against (remote-consoles needs 2.6; from
+ * 2.37 a create names its networks). Pinned, as API clients should be: 'latest' would change
+ * the pages' requests and responses whenever the API gains a version.
+ */
+const COMPUTE_VERSION = 'compute 2.96';
 
 export interface RequestOptions {
   readonly method?: string;

@@ -36,6 +36,8 @@ export function LaunchForm(props: { flavors: Flavor[]; images: Image[]; onLaunch
           name: name.trim(),
           imageRef: image,
           flavorRef: flavor,
+          // No networking service: the hypervisor's configured network ('auto'), required from 2.37.
+          networks: 'auto',
           ...(zone === '' ? {} : { availability_zone: zone }),
           ...(key === '' ? {} : { key_name: key }),
           min_count: n,
