@@ -175,7 +175,8 @@ api_v2 = true
 api_v1 = false
 # Interoperable import (glance-direct, web-download, copy-image) with one store, 'file'.
 import_image = true
-os_glance_reserved = false
+# Glance reserves os_glance_* (and Polyvisor polyvisor_*): 403 on create and update.
+os_glance_reserved = true
 manage_locations = false
 
 [network]
