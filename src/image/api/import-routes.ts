@@ -5,6 +5,7 @@ import { requireAuth } from '../../api/server.js';
 import { getImage, imageProperties, updateImage } from '../../db/repos/images.js';
 import type { ImageRow } from '../../db/schema.js';
 import { ConflictError, ForbiddenError, InvalidInputError, errorMessage } from '../../errors.js';
+import { UPLOAD_HEARTBEAT_MS } from './abandoned-uploads.js';
 import { dataFacts, tooLarge } from './data-routes.js';
 import type { ImageApiDeps } from './deps.js';
 import { loadOwnedImage } from './image-access.js';
@@ -198,7 +199,16 @@ async function webDownload(deps: ImageApiDeps, image: ImageRow, uri: string): Pr
     throw tooLarge(cap);
   }
   const inspectors = deps.inspectorsFor?.(image) ?? [];
-  const result = await deps.store.put(Readable.fromWeb(res.body), { observers: inspectors, maxSize: cap });
+  // Proof of life for the abandoned-upload sweeper, as uploads give (abandoned-uploads.ts).
+  const heartbeat = setInterval(() => {
+    updateImage(deps.db, image.id, ['importing'], {}).catch((e: unknown) => deps.logger.warn({ err: errorMessage(e) }, 'could not record download progress'));
+  }, UPLOAD_HEARTBEAT_MS);
+  let result;
+  try {
+    result = await deps.store.put(Readable.fromWeb(res.body), { observers: inspectors, maxSize: cap });
+  } finally {
+    clearInterval(heartbeat);
+  }
   const current = await getImage(deps.db, image.id);
   let done: ImageRow | undefined;
   if (current && current.status === 'importing') {
