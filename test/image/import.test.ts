@@ -40,7 +40,10 @@ describe('Image API v2: interoperable image import', () => {
   const newImage = async (): Promise<string> => String((await h.create('member-a', { name: 'imp', disk_format: 'raw', container_format: 'bare' }))['id']);
   const importImage = (id: string, body: Json, token = 'member-a') => h.call(token, 'POST', `/image/v2/images/${id}/import`, body);
 
-  it('announces its import methods and its one store', async () => {
+  it('announces its import methods and its one store (in /v2/info and, as Glance, on image create)', async () => {
+    const created = await h.call('member-a', 'POST', '/image/v2/images', { name: 'hdr' });
+    assert.equal(created.headers['openstack-image-import-methods'], 'glance-direct,web-download,copy-image');
+    assert.equal(created.headers['openstack-image-store-ids'], 'file');
     const methods = (await h.call('member-a', 'GET', '/image/v2/info/import')).json<Json>();
     assert.deepEqual((methods['import-methods'] as Json)['value'], ['glance-direct', 'web-download', 'copy-image']);
     const stores = (await h.call('member-a', 'GET', '/image/v2/info/stores')).json<{ stores: Json[] }>();

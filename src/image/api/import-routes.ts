@@ -9,6 +9,7 @@ import { UPLOAD_HEARTBEAT_MS } from './abandoned-uploads.js';
 import { dataFacts, tooLarge } from './data-routes.js';
 import type { ImageApiDeps } from './deps.js';
 import { loadOwnedImage } from './image-access.js';
+import { IMPORT_METHODS, STORE_ID } from './import-offer.js';
 
 type IdParams = { Params: { id: string } };
 
@@ -31,8 +32,6 @@ type IdParams = { Params: { id: string } };
  * web-download follows no redirects (a redirect is a failed import): each hop would otherwise
  * have to pass the host filter again.
  */
-export const STORE_ID = 'file';
-export const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image'] as const;
 
 const running = new Set<Promise<void>>();
 
