@@ -122,6 +122,8 @@ export const SCHEMA = {
   image: {
     image_size_cap: opt.int(1099511627776, 'Largest image upload accepted, in bytes (Glance image_size_cap).', { min: 1 }),
     max_virtual_size: opt.int(1099511627776 * 4, 'Largest virtual disk size an image may declare, in bytes.', { min: 1 }),
+    web_download_allowed_hosts: opt.list([], 'Hosts (names or addresses, exactly as written in the URL) that the web-download image import may fetch from; none by default (Glance import filtering).'),
+    web_download_allowed_ports: opt.list(['80', '443'], 'Ports that the web-download image import may fetch from (80/443 when the URL names none).'),
     variant_formats: opt.list([], 'Formats (raw, qcow2, vmdk) to convert every image into in the background right after its upload, so the first boot on another hypervisor does not wait for qemu-img.'),
   },
   fake: {

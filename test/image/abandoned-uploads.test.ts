@@ -55,4 +55,28 @@ describe('Image API: uploads abandoned by a dead API process', () => {
     const again = await sweepAbandonedUploads({ db: h.handle.db, store, logger: silentLogger });
     assert.deepEqual(again, { requeued: [], tempFilesRemoved: 0 });
   });
+
+  it('requeues an import whose process died (stage or web-download cut off); a staged image waiting for its import stays', async () => {
+    const mk = async (name: string) => String((await h.create('member-a', { name, disk_format: 'raw', container_format: 'bare' }))['id']);
+    const [stageCut, downloadCut, staged, downloading] = [await mk('stage-cut'), await mk('download-cut'), await mk('staged'), await mk('downloading')];
+    const tenMinutesAgo = new Date(Date.now() - 600_000).toISOString();
+    const importingProps = JSON.stringify({ os_glance_import_task: 't-1', os_glance_importing_to_stores: 'file', os_glance_failed_import: '' });
+    const set = (id: string, values: Record<string, string | null>) => h.handle.db.updateTable('images').set(values).where('id', '=', id).execute();
+    await set(stageCut, { status: 'uploading', updated_at: tenMinutesAgo });
+    await set(downloadCut, { status: 'importing', properties: importingProps, updated_at: tenMinutesAgo });
+    await set(staged, { status: 'uploading', location: 'staged-data', updated_at: tenMinutesAgo });
+    await set(downloading, { status: 'importing', properties: importingProps });
+
+    const store = createImageStore(configFromText(`[glance_store]\nfilesystem_store_datadir = ${h.storeDir}\n`).config);
+    const result = await sweepAbandonedUploads({ db: h.handle.db, store, logger: silentLogger });
+    assert.deepEqual([...result.requeued].sort(), [stageCut, downloadCut].sort());
+    assert.equal(await status(stageCut), 'queued');
+    const failed = (await h.call('member-a', 'GET', `/image/v2/images/${downloadCut}`)).json<Record<string, unknown>>();
+    assert.equal(failed['status'], 'queued');
+    assert.equal(failed['os_glance_failed_import'], 'file');
+    assert.equal(failed['os_glance_importing_to_stores'], '');
+    assert.equal(failed['os_glance_import_task'], undefined);
+    assert.equal(await status(staged), 'uploading', 'staged data waits for its import call');
+    assert.equal(await status(downloading), 'importing', 'a download with recent progress is not touched');
+  });
 });

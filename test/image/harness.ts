@@ -27,13 +27,15 @@ export interface ImageHarness {
 export async function startImageApi(
   options: {
     sizeCap?: number;
+    /** More [image] options, one `key = value` a line. */
+    imageOptions?: string;
     inspectorsFor?: (image: ImageRow) => UploadInspector[];
     /** Runs before the routes are registered (hooks must be added before the server is ready). */
     setup?: (app: FastifyInstance) => void;
   } = {},
 ): Promise<ImageHarness> {
   const stateDir = mkdtempSync(join(tmpdir(), 'polyvisor-image-'));
-  const ini = `[DEFAULT]\nstate_path = ${stateDir}\n${options.sizeCap === undefined ? '' : `[image]\nimage_size_cap = ${options.sizeCap}\n`}`;
+  const ini = `[DEFAULT]\nstate_path = ${stateDir}\n[image]\n${options.sizeCap === undefined ? '' : `image_size_cap = ${options.sizeCap}\n`}${options.imageOptions ?? ''}\n`;
   const { config } = configFromText(ini);
   const handle = await openTestSqlite();
   const app = createApiServer({ logger: silentLogger, authenticator: fakeAuthenticator, maxBodySize: config.api.max_request_body_size });

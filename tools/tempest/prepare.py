@@ -15,6 +15,7 @@ import sys
 import urllib.request
 
 BASE, ADMIN_PASSWORD, CONF_PATH, STATE_DIR = sys.argv[1:5]
+HTTP_IMAGE = os.environ.get('POLYVISOR_TEMPEST_HTTP_IMAGE', 'http://127.0.0.1/tempest-http.raw')
 ADMIN_USER = os.environ.get('POLYVISOR_ADMIN_USER', 'admin')
 ADMIN_PROJECT = os.environ.get('POLYVISOR_ADMIN_PROJECT', 'admin')
 
@@ -166,12 +167,16 @@ endpoint_type = publicURL
 # container) truthfully describe tempest's data.
 container_formats = bare
 disk_formats = raw
+# web-download imports fetch this (scripts/tempest serves it on loopback).
+http_image = {HTTP_IMAGE}
 
 [image-feature-enabled]
 api_v2 = true
 api_v1 = false
-import_image = false
-os_glance_reserved = false
+# Interoperable import (glance-direct, web-download, copy-image) with one store, 'file'.
+import_image = true
+# Glance reserves os_glance_* (and Polyvisor polyvisor_*): 403 on create and update.
+os_glance_reserved = true
 manage_locations = false
 
 [network]

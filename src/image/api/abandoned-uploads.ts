@@ -8,6 +8,10 @@ import type { ImageApiDeps } from './deps.js';
  * process started the upload. Such an image goes back to `queued` (the state a failed
  * upload leaves, so the user can simply upload again; Glance leaves it `saving` for ever),
  * and the store's temporary files that stopped growing as long are removed.
+ * The same holds for data arriving by the import routes, which beat the same heartbeat: an
+ * image `uploading` with no staged data yet (its stage request died), and an image `importing`
+ * with no data (its web-download died; it also gets os_glance_failed_import, as a failed
+ * import does). A staged image (`uploading` with data) waits for its import call: not stale.
  */
 export const UPLOAD_HEARTBEAT_MS = 15_000;
 export const ABANDONED_AFTER_MS = 120_000;
@@ -25,12 +29,31 @@ export async function sweepAbandonedUploads(deps: Pick<ImageApiDeps, 'db' | 'sto
   const rows = await deps.db
     .updateTable('images')
     .set({ status: 'queued', updated_at: now() })
-    .where('status', '=', 'saving')
+    .where((eb) => eb.or([eb('status', '=', 'saving'), eb.and([eb('status', '=', 'uploading'), eb('location', 'is', null)])]))
     .where('deleted', '=', 0)
     .where('updated_at', '<', cutoff)
     .returning(['id'])
     .execute();
   const requeued = rows.map((r) => r.id);
+  const imports = await deps.db
+    .selectFrom('images')
+    .select(['id', 'properties'])
+    .where('status', '=', 'importing')
+    .where('location', 'is', null)
+    .where('deleted', '=', 0)
+    .where('updated_at', '<', cutoff)
+    .execute();
+  for (const row of imports) {
+    const { os_glance_import_task: _task, ...props } = JSON.parse(row.properties) as Record<string, unknown>;
+    const done = await deps.db
+      .updateTable('images')
+      .set({ status: 'queued', updated_at: now(), properties: JSON.stringify({ ...props, os_glance_importing_to_stores: '', os_glance_failed_import: 'file' }) })
+      .where('id', '=', row.id)
+      .where('status', '=', 'importing')
+      .where('updated_at', '<', cutoff)
+      .executeTakeFirst();
+    if (done.numUpdatedRows > 0n) requeued.push(row.id);
+  }
   for (const id of requeued) {
     deps.logger.warn({ image: id }, `image upload abandoned (no data for ${abandonedAfterMs / 1000} s, its API process is gone): image back to queued, upload it again`);
   }

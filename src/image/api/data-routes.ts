@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireAuth } from '../../api/server.js';
-import { imageProperties, updateImage } from '../../db/repos/images.js';
+import { imageProperties, updateImage, type ImageUpdate } from '../../db/repos/images.js';
 import { ConflictError, ForbiddenError, InvalidInputError, PolyvisorError, TooLargeError, errorMessage } from '../../errors.js';
+import type { ImageRow } from '../../db/schema.js';
 import type { ByteRange, PutResult } from '../store/image-store.js';
 import { UPLOAD_HEARTBEAT_MS } from './abandoned-uploads.js';
 import type { ImageApiDeps, UploadFacts, UploadInspector } from './deps.js';
@@ -36,42 +37,20 @@ export function registerDataRoutes(app: FastifyInstance, deps: ImageApiDeps): vo
       throw new InvalidInputError('Properties disk_format, container_format must be set prior to saving data.');
     }
     if (row.status !== 'queued') throw new ConflictError(`Image status transition from ${row.status} to saving is not allowed.`);
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > cap) throw tooLarge(cap);
+    await receiveData(req, deps, row, 'saving', 'active');
+    return reply.code(204).send();
+  });
 
-    const claimed = await updateImage(db, row.id, ['queued'], { status: 'saving' });
-    if (!claimed) throw new ConflictError(`Image ${row.id} is no longer queued: another upload or a delete got there first.`);
-    const inspectors = deps.inspectorsFor?.(claimed) ?? [];
-    // Proof of life for the abandoned-upload sweeper (abandoned-uploads.ts).
-    const heartbeat = setInterval(() => {
-      updateImage(db, row.id, ['saving'], {}).catch((e: unknown) => req.log.warn({ err: e }, 'could not record upload progress'));
-    }, UPLOAD_HEARTBEAT_MS);
-    let result: PutResult;
-    try {
-      result = await store.put(body, { observers: inspectors, maxSize: cap });
-    } catch (err) {
-      await updateImage(db, row.id, ['saving'], { status: 'queued' }).catch((e: unknown) => req.log.error({ err: e }, 'could not requeue image'));
-      throw uploadFailure(err, req);
-    } finally {
-      clearInterval(heartbeat);
+  // Interoperable import, step 1 (Glance's stage): the data is stored and inspected as an upload
+  // is, and the image waits in 'uploading' for POST /v2/images/{id}/import (import-routes.ts).
+  app.put<IdParams>('/v2/images/:id/stage', { bodyLimit: cap }, async (req, reply) => {
+    const ctx = requireAuth(req);
+    if (!(req.body instanceof Readable) || mediaType(req) !== 'application/octet-stream') {
+      throw new PolyvisorError('unsupported_media_type', `Unsupported Content-Type "${mediaType(req) ?? ''}": image data is staged as application/octet-stream.`);
     }
-    const facts = collectFacts(inspectors);
-    const done = await updateImage(db, row.id, ['saving'], {
-      status: 'active',
-      size: result.size,
-      checksum: result.md5,
-      os_hash_algo: 'sha512',
-      os_hash_value: result.sha512,
-      location: result.location,
-      virtual_size: facts.virtualSize ?? null,
-      ...(facts.properties ? { properties: JSON.stringify({ ...imageProperties(claimed), ...facts.properties }) } : {}),
-    });
-    if (!done) {
-      await store.delete(result.location);
-      throw new ConflictError(`Image ${row.id} was deleted while its data was uploading; the data was discarded.`);
-    }
-    req.log.info({ image: row.id, size: result.size }, 'image data uploaded');
-    deps.afterUpload?.(done);
+    const row = await loadOwnedImage(db, ctx, req.params.id, 'stage_image');
+    if (row.status !== 'queued') throw new ConflictError(`Image status transition from ${row.status} to uploading is not allowed.`);
+    await receiveData(req, deps, row, 'uploading', 'uploading');
     return reply.code(204).send();
   });
 
@@ -81,7 +60,8 @@ export function registerDataRoutes(app: FastifyInstance, deps: ImageApiDeps): vo
     if (row.status === 'deactivated' && !ctx.isAdmin) {
       throw new ForbiddenError('The requested image has been deactivated. Image data download is forbidden.');
     }
-    if (row.location === null || row.size === null) return reply.code(204).send();
+    // Staged data (status uploading) is not the image's data until it is imported.
+    if (row.location === null || row.size === null || row.status === 'uploading') return reply.code(204).send();
     const range = parseRange(req.headers.range, row.size);
     const stream = await store.open(row.location, range);
     reply.header('content-type', 'application/octet-stream');
@@ -98,7 +78,59 @@ export function registerDataRoutes(app: FastifyInstance, deps: ImageApiDeps): vo
   });
 }
 
-function tooLarge(cap: number): TooLargeError {
+/**
+ * Streams the request body into the store (inspected, capped) with the image claimed in
+ * status `during`; on success records the data and facts with status `after`. A failure puts
+ * the image back to queued with no data.
+ */
+async function receiveData(req: FastifyRequest, deps: ImageApiDeps, row: ImageRow, during: 'saving' | 'uploading', after: 'active' | 'uploading'): Promise<void> {
+  const { db, store } = deps;
+  const cap = deps.config.image.image_size_cap;
+  const body = req.body as Readable;
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > cap) throw tooLarge(cap);
+
+  const claimed = await updateImage(db, row.id, ['queued'], { status: during });
+  if (!claimed) throw new ConflictError(`Image ${row.id} is no longer queued: another upload or a delete got there first.`);
+  const inspectors = deps.inspectorsFor?.(claimed) ?? [];
+  // Proof of life for the abandoned-upload sweeper (abandoned-uploads.ts).
+  const heartbeat = setInterval(() => {
+    updateImage(db, row.id, [during], {}).catch((e: unknown) => req.log.warn({ err: e }, 'could not record upload progress'));
+  }, UPLOAD_HEARTBEAT_MS);
+  let result: PutResult;
+  try {
+    result = await store.put(body, { observers: inspectors, maxSize: cap });
+  } catch (err) {
+    await updateImage(db, row.id, [during], { status: 'queued' }).catch((e: unknown) => req.log.error({ err: e }, 'could not requeue image'));
+    throw uploadFailure(err, req);
+  } finally {
+    clearInterval(heartbeat);
+  }
+  const done = await updateImage(db, row.id, [during], dataFacts(claimed, result, inspectors, after));
+  if (!done) {
+    await store.delete(result.location);
+    throw new ConflictError(`Image ${row.id} was deleted while its data was uploading; the data was discarded.`);
+  }
+  req.log.info({ image: row.id, size: result.size, status: after }, 'image data uploaded');
+  if (after === 'active') deps.afterUpload?.(done);
+}
+
+/** The columns that record stored data and what its inspectors learnt. */
+export function dataFacts(image: ImageRow, result: PutResult, inspectors: readonly UploadInspector[], status: string): ImageUpdate {
+  const facts = collectFacts(inspectors);
+  return {
+    status,
+    size: result.size,
+    checksum: result.md5,
+    os_hash_algo: 'sha512',
+    os_hash_value: result.sha512,
+    location: result.location,
+    virtual_size: facts.virtualSize ?? null,
+    ...(facts.properties ? { properties: JSON.stringify({ ...imageProperties(image), ...facts.properties }) } : {}),
+  };
+}
+
+export function tooLarge(cap: number): TooLargeError {
   return new TooLargeError(`Image exceeds the size limit: at most ${cap} bytes may be uploaded ([image] image_size_cap).`);
 }
 

@@ -10,6 +10,7 @@ import { parseCreateRequest } from './create-request.js';
 import type { ImageApiDeps } from './deps.js';
 import { loadOwnedImage, loadVisibleImage } from './image-access.js';
 import { checkDraft, draftFromRow, type ImageDraft } from './image-draft.js';
+import { IMPORT_METHODS, STORE_ID } from './import-offer.js';
 import { imageHref, imageView } from './image-view.js';
 import { PATCH_V20, PATCH_V21, applyPatch, parsePatch } from './json-patch.js';
 import { pageLinks, parseListQuery, type RawQuery } from './list-query.js';
@@ -65,7 +66,13 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageApiDeps): v
       if (requested !== undefined && (await imageIdTaken(db, id))) throw new ConflictError(`Image with identifier ${id} already exists!`);
       throw err;
     }
-    reply.code(201).header('location', `${deps.publicUrl()}/image${imageHref(id)}`);
+    // As Glance: the import methods and stores on offer, which clients (openstacksdk's
+    // `image create --import`) read from here rather than from /v2/info.
+    reply
+      .code(201)
+      .header('location', `${deps.publicUrl()}/image${imageHref(id)}`)
+      .header('openstack-image-import-methods', IMPORT_METHODS.join(','))
+      .header('openstack-image-store-ids', STORE_ID);
     return imageView(row, draft.core.tags);
   });
 

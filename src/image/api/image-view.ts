@@ -31,6 +31,8 @@ export function imageView(row: ImageRow, tags: readonly string[]): Record<string
     created_at: apiTime(row.created_at),
     updated_at: apiTime(row.updated_at),
     tags: [...tags],
+    // Glance with multiple stores enabled names the stores holding the data (import-routes.ts).
+    ...(row.location !== null && row.status !== 'uploading' && row.status !== 'importing' ? { stores: 'file' } : {}),
     self: imageHref(row.id),
     file: `${imageHref(row.id)}/file`,
     schema: '/v2/schemas/image',

@@ -3,9 +3,10 @@ import type { ImageApiDeps } from './deps.js';
 import { imageSchema, imagesSchema, memberSchema, membersSchema } from './schemas.js';
 
 /**
- * Glance's API versions. Everything up to 2.9 is served by the same routes: later minor
- * versions add import, multi-store and cache APIs that Polyvisor does not offer, so
- * advertising them would make clients try what is not there.
+ * Glance's API versions. Everything up to 2.9 is served by the same routes (2.6's import and
+ * 2.8's stores info with them, import-routes.ts): later minor versions add the tasks, cache
+ * and store-management APIs that Polyvisor does not offer, so advertising them would make
+ * clients try what is not there.
  */
 const CURRENT = 9;
 

@@ -4,6 +4,7 @@ import { registerActionRoutes } from './action-routes.js';
 import { registerDataRoutes } from './data-routes.js';
 import type { ImageApiDeps } from './deps.js';
 import { registerImageRoutes } from './image-routes.js';
+import { registerImportRoutes } from './import-routes.js';
 import { registerMemberRoutes } from './member-routes.js';
 import { registerMetaRoutes } from './meta-routes.js';
 import { registerTagRoutes } from './tag-routes.js';
@@ -20,6 +21,7 @@ export function imageApi(deps: ImageApiDeps): FastifyPluginAsync {
     registerTagRoutes(app, deps);
     registerMemberRoutes(app, deps);
     registerActionRoutes(app, deps);
+    registerImportRoutes(app, deps);
     await app.register(async (data) => registerDataRoutes(data, deps));
     if (deps.sweepAbandonedUploads !== false) {
       const stop = startAbandonedUploadSweeper(deps);
