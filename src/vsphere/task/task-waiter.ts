@@ -113,12 +113,23 @@ export class TaskWaiter {
     this.#toAdd.clear();
     this.#toRemove.clear();
     if (add.length === 0) return;
-    const watch = this.#watch === undefined ? undefined : await this.#watch;
+    const watchP = this.#watch;
+    const watch = watchP === undefined ? undefined : await watchP;
     if (watch === undefined || watch.generation !== this.generation()) {
       await this.#rebuild([...this.#pending.values()].map((w) => w.ref));
       return;
     }
-    await modifyListView(this.rt, watch.view, add, remove, { signal: this.#stop.signal });
+    try {
+      await modifyListView(this.rt, watch.view, add, remove, { signal: this.#stop.signal });
+    } catch (err) {
+      // The session ended under us (terminated by an administrator, expired): the call was
+      // retried on a new session, where the old session's view does not exist. Rebuild the
+      // watch with every task still awaited instead of failing them.
+      if (this.#stop.signal.aborted || !(isFault(err, 'ManagedObjectNotFound') || watch.generation !== this.generation())) throw err;
+      this.log.info({ pending: this.#pending.size }, 'rebuilding the task watch after a new session');
+      if (this.#watch === watchP) this.#watch = undefined;
+      await this.#rebuild([...this.#pending.values()].map((w) => w.ref));
+    }
   }
 
   /** Creates the collector, view (with `initial` in it) and filter for this session. */
