@@ -141,6 +141,7 @@ function instanceRow(
     requested_availability_zone: p.availabilityZone,
     requested_host: p.requestedHost,
     requested_node: p.requestedNode,
+    scheduler_hints: p.schedulerHints,
     host: null,
     node: null,
     vm_state: VmState.BUILDING,

@@ -46,6 +46,8 @@ export interface PreparedCreate {
   readonly userQuotas: Partial<QuotaLimits>;
   /** The server group of the `group` scheduler hint. */
   readonly groupUuid: string | null;
+  /** The same_host / different_host scheduler hints as JSON (SameHostFilter, DifferentHostFilter); null: none. */
+  readonly schedulerHints: string | null;
   /** 2.90: the guest hostname asked for (else derived from the name). */
   readonly hostname: string | null;
 }
@@ -86,6 +88,7 @@ export async function prepareCreate(
   const quotas = await projectLimits(deps.db, deps, projectId);
   const userQuotas = await userQuotaOverrides(deps.db, projectId, ctx.userId);
   const groupUuid = await groupHint(deps, ctx, body);
+  const schedulerHints = hostHints(body);
   const metadata = s.metadata ?? {};
   const metaLimit = quotas.metadata_items;
   if (metaLimit >= 0 && Object.keys(metadata).length > metaLimit) {
@@ -168,6 +171,7 @@ export async function prepareCreate(
     quotas,
     userQuotas,
     groupUuid,
+    schedulerHints,
     hostname: versioned.hostname,
   };
 }
@@ -194,6 +198,28 @@ async function groupHint(deps: ComputeDeps, ctx: AuthContext, body: CreateServer
   const g = await getServerGroup(deps.db, raw);
   if (!g || !canSee(ctx, g.row.project_id)) throw new InvalidInputError(`Instance group ${raw} could not be found.`);
   return g.row.uuid;
+}
+
+/**
+ * The same_host / different_host hints: a server uuid or a list of them (Nova's schema; 400
+ * otherwise). Servers that do not exist are not looked up, as in Nova: they are on no host,
+ * so same_host then finds no valid host and different_host excludes nothing.
+ */
+function hostHints(body: CreateServerBody): string | null {
+  const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {};
+  const out: Record<string, string[]> = {};
+  for (const key of ['same_host', 'different_host'] as const) {
+    const raw = hints[key];
+    if (raw === undefined) continue;
+    const list = Array.isArray(raw) ? (raw as unknown[]) : [raw];
+    for (const v of list) {
+      if (typeof v !== 'string' || !UUID.test(v)) {
+        throw new InvalidInputError(`Invalid input for field/attribute ${key}. Value: ${JSON.stringify(raw)}. ${JSON.stringify(v)} is not a 'uuid'`);
+      }
+    }
+    out[key] = list as string[];
+  }
+  return Object.keys(out).length === 0 ? null : JSON.stringify(out);
 }
 
 /**

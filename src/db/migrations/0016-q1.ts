@@ -1,0 +1,18 @@
+import type { Kysely } from 'kysely';
+import type { DialectName } from '../dialect.js';
+
+/**
+ * The same_host / different_host scheduler hints of a server's create request (JSON
+ * {same_host?: uuid[], different_host?: uuid[]}; null when none), for SameHostFilter and
+ * DifferentHostFilter.
+ */
+export function q1(_dialect: DialectName) {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('instances').addColumn('scheduler_hints', 'text').execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('instances').dropColumn('scheduler_hints').execute();
+    },
+  };
+}
