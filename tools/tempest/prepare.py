@@ -171,7 +171,7 @@ disk_formats = raw
 api_v2 = true
 api_v1 = false
 import_image = false
-os_glance_reserved = false
+os_glance_reserved = true
 manage_locations = false
 
 [network]
