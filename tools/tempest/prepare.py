@@ -150,7 +150,7 @@ spice_console = false
 serial_console = false
 rdp_console = false
 attach_encrypted_volume = false
-disk_config = false
+disk_config = true
 # Nova returns adminPass on create by default; tempest's response schema allows it only with this flag.
 enable_instance_password = true
 swap_volume = false

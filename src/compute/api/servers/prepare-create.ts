@@ -2,7 +2,7 @@ import type { AuthContext } from '../../../api/context.js';
 import { ForbiddenError, InvalidInputError, PolyvisorError, QuotaExceededError } from '../../../errors.js';
 import { listNodes } from '../../../db/repos/compute-admin.js';
 import { getExtraSpecs, getFlavor } from '../../../db/repos/flavors.js';
-import { findUsableImage } from '../../../db/repos/images.js';
+import { findUsableImage, imageProperties } from '../../../db/repos/images.js';
 import { getKeypair } from '../../../db/repos/keypairs.js';
 import type { QuotaLimits } from '../../../db/repos/quotas.js';
 import { projectLimits } from '../quotas/effective.js';
@@ -145,6 +145,8 @@ export async function prepareCreate(
     }
   }
 
+  const diskConfig = diskConfigFor(s['OS-DCF:diskConfig'], image.id, imageProperties(image)['auto_disk_config']);
+
   let placement = await resolveZone(deps, ctx, s.availability_zone);
   if (versioned.host !== null || versioned.node !== null) placement = { ...placement, ...(await requestedDestination(deps, versioned.host, versioned.node)) };
 
@@ -166,7 +168,7 @@ export async function prepareCreate(
     maxCount,
     returnReservationId: s.return_reservation_id !== undefined && parseBool(String(s.return_reservation_id), 'return_reservation_id'),
     adminPass: s.adminPass,
-    diskConfig: s['OS-DCF:diskConfig'] ?? 'MANUAL',
+    diskConfig,
     securityGroups: (s.security_groups ?? [{ name: 'default' }]).map((g) => g.name),
     quotas,
     userQuotas,
@@ -198,6 +200,18 @@ async function groupHint(deps: ComputeDeps, ctx: AuthContext, body: CreateServer
   const g = await getServerGroup(deps.db, raw);
   if (!g || !canSee(ctx, g.row.project_id)) throw new InvalidInputError(`Instance group ${raw} could not be found.`);
   return g.row.uuid;
+}
+
+/**
+ * OS-DCF:diskConfig as Nova decides it: the image's `auto_disk_config` property ('disabled'
+ * refuses AUTO with 400; a true value makes AUTO the default), MANUAL otherwise. Polyvisor's
+ * drivers never resize a guest's partitions, so the choice is kept and shown, nothing more.
+ */
+export function diskConfigFor(requested: 'AUTO' | 'MANUAL' | undefined, imageId: string, imageProp: string | undefined): 'AUTO' | 'MANUAL' {
+  const prop = (imageProp ?? '').trim().toLowerCase();
+  if (requested === 'AUTO' && prop === 'disabled') throw new InvalidInputError(`Requested image ${imageId} has automatic disk resize disabled.`);
+  if (requested !== undefined) return requested;
+  return ['1', 't', 'true', 'on', 'y', 'yes'].includes(prop) ? 'AUTO' : 'MANUAL';
 }
 
 /**
