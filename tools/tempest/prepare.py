@@ -153,6 +153,10 @@ attach_encrypted_volume = false
 disk_config = true
 # Nova returns adminPass on create by default; tempest's response schema allows it only with this flag.
 enable_instance_password = true
+# Tempest ties its server-metadata tests to XenAPI (metadata is read-only on other Nova
+# drivers' deployments); Polyvisor's metadata API is writable on every driver. The other
+# tests the flag enables (os-agents, resetNetwork) are in skip-list.txt.
+xenapi_apis = true
 swap_volume = false
 volume_multiattach = false
 ide_bus = false
