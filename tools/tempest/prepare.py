@@ -159,7 +159,11 @@ enable_instance_password = true
 xenapi_apis = true
 swap_volume = false
 volume_multiattach = false
-ide_bus = false
+# hw_rescue_bus=ide is kept as an image property like the other buses stable_rescue tests (see above).
+ide_bus = true
+# 2.94's FQDN hostnames are served; tempest's only test of it also needs SSH into the guest
+# ([validation] run_validation, a networking service), so it still skips for that.
+hostname_fqdn_sanitization = true
 scheduler_enabled_filters = AvailabilityZoneFilter,ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,SameHostFilter,DifferentHostFilter
 
 [image]
