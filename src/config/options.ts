@@ -93,6 +93,8 @@ export const SCHEMA = {
         'DiskFilter',
         'ServerGroupAntiAffinityFilter',
         'ServerGroupAffinityFilter',
+        'SameHostFilter',
+        'DifferentHostFilter',
       ],
       'Filters every candidate node must pass.',
     ),

@@ -233,6 +233,10 @@ export interface InstanceTable {
   locked: Generated<Bool>;
   /** 2.73: why the server is locked (migration 0015-apiext). */
   locked_reason: Generated<string | null>;
+  /** same_host / different_host scheduler hints, JSON (migration 0016-q1); null: none. */
+  scheduler_hints: Generated<string | null>;
+  /** OS-DCF:diskConfig: 1 AUTO, 0 MANUAL (migration 0016-q1). */
+  auto_disk_config: Generated<Bool>;
   progress: Generated<number>;
   access_ip_v4: string | null;
   access_ip_v6: string | null;

@@ -126,6 +126,7 @@ describe('Image API v2: images', () => {
       [[{ op: 'replace', path: '/nope', value: 'x' }], 409, /does not exist/],
       [[{ op: 'replace', path: '/visibility', value: 'public' }], 403, /public/],
       [[{ op: 'replace', path: '/disk_format', value: 'floppy' }], 400, /disk_format/],
+      [[{ op: 'add', path: '/os_glance_foo', value: 'bar' }], 403, /Attribute 'os_glance_foo' is reserved\./],
       [[{ op: 'move', path: '/name', from: '/a' }], 400, /operation|move|from/],
       [[{ op: 'replace', path: 'name', value: 'x' }], 400, /start with/],
       [[{ op: 'replace', path: '/a/b', value: 'x' }], 400, /Nested/],

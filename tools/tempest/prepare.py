@@ -146,18 +146,26 @@ interface_attach = false
 metadata_service = false
 config_drive = false
 personality = false
-vnc_console = false
+vnc_console = true
 spice_console = false
 serial_console = false
 rdp_console = false
 attach_encrypted_volume = false
-disk_config = false
+disk_config = true
 # Nova returns adminPass on create by default; tempest's response schema allows it only with this flag.
 enable_instance_password = true
+# Tempest ties its server-metadata tests to XenAPI (metadata is read-only on other Nova
+# drivers' deployments); Polyvisor's metadata API is writable on every driver. The other
+# tests the flag enables (os-agents, resetNetwork) are in skip-list.txt.
+xenapi_apis = true
 swap_volume = false
 volume_multiattach = false
-ide_bus = false
-scheduler_enabled_filters = AvailabilityZoneFilter,ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter
+# hw_rescue_bus=ide is kept as an image property like the other buses stable_rescue tests (see above).
+ide_bus = true
+# 2.94's FQDN hostnames are served; tempest's only test of it also needs SSH into the guest
+# ([validation] run_validation, a networking service), so it still skips for that.
+hostname_fqdn_sanitization = true
+scheduler_enabled_filters = AvailabilityZoneFilter,ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,SameHostFilter,DifferentHostFilter
 
 [image]
 region = RegionOne

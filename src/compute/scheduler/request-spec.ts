@@ -19,9 +19,24 @@ export interface RequestSpec {
   /** A host (and node) the request names: an admin's zone:host[:node] or 2.74's host / hypervisor_hostname. */
   readonly requestedHost?: string | null;
   readonly requestedNode?: string | null;
+  /** Hosts of the servers named by the same_host / different_host hints (undefined: no such hint). */
+  readonly sameHost?: ReadonlySet<string>;
+  readonly differentHost?: ReadonlySet<string>;
 }
 
 export class InvalidRequestSpecError extends Error {}
+
+/** The stored same_host / different_host hints: the server uuids each names. */
+export function parseHostHints(text: string | null): { sameHost?: string[] | undefined; differentHost?: string[] | undefined } {
+  if (text === null) return {};
+  try {
+    const v = JSON.parse(text) as Record<string, unknown>;
+    const list = (x: unknown) => (Array.isArray(x) ? x.filter((u): u is string => typeof u === 'string') : undefined);
+    return { sameHost: list(v['same_host']), differentHost: list(v['different_host']) };
+  } catch {
+    return {};
+  }
+}
 
 /** Parses the instance's stored flavor; throws InvalidRequestSpecError naming what is wrong. */
 export function parseFlavor(text: string): FlavorSnapshot {

@@ -107,6 +107,7 @@ export const SERVER_VIEW_COLUMNS = [
   'hostname',
   'locked',
   'locked_reason',
+  'auto_disk_config',
   'display_description',
 ] as const satisfies readonly (keyof InstanceRow)[];
 export type ServerViewRow = Pick<InstanceRow, (typeof SERVER_VIEW_COLUMNS)[number]>;

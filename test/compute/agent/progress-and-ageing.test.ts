@@ -38,7 +38,7 @@ class ProgressDriver extends FakeDriver {
     return super.spawn(instance, image, signal);
   }
 
-  async getVncConsole(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole> {
+  override async getVncConsole(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole> {
     signal.throwIfAborted();
     return { host: `esx-for-${instance.uuid.slice(0, 8)}`, port: 5901 };
   }

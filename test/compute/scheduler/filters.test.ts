@@ -139,6 +139,16 @@ describe('scheduler filters', () => {
     assert.deepEqual(names(s.select(source(hs), spec({ group: group('anti-affinity', [['host-d2', 1], ['host-d1', 2]], { max_server_per_host: 2 }) }), 5)).sort(), ['d2', 'd3']);
   });
 
+  it('SameHostFilter and DifferentHostFilter follow the hosts of the hinted servers', () => {
+    const hs = [host('a'), host('b'), host('c')];
+    const s = selector();
+    const pick = (over: Partial<RequestSpec>) => names(s.select(source(hs), spec(over), 5)).sort();
+    assert.deepEqual(pick({ sameHost: new Set(['host-b']) }), ['b']);
+    assert.deepEqual(pick({ sameHost: new Set() }), [], 'hinted servers on no host: no valid host');
+    assert.deepEqual(pick({ differentHost: new Set(['host-a', 'host-c']) }), ['b']);
+    assert.deepEqual(pick({ differentHost: new Set() }), ['a', 'b', 'c']);
+  });
+
   it('excludes nodes already tried for the build', () => {
     const hs = [host('n1'), host('n2')];
     assert.deepEqual(names(selector().select(source(hs), spec({ retryNodes: new Set(['n1']) }), 5)), ['n2']);

@@ -141,6 +141,8 @@ function instanceRow(
     requested_availability_zone: p.availabilityZone,
     requested_host: p.requestedHost,
     requested_node: p.requestedNode,
+    scheduler_hints: p.schedulerHints,
+    auto_disk_config: p.diskConfig === 'AUTO' ? 1 : 0,
     host: null,
     node: null,
     vm_state: VmState.BUILDING,

@@ -8,7 +8,7 @@ import { getExtraSpecs, getFlavor } from '../../../db/repos/flavors.js';
 import { getInstance, startInstanceAction, updateInstance } from '../../../db/repos/instances.js';
 import { insertMigration, latestMigration, moveAllocation, updateMigration, type MigrationType } from '../../../db/repos/migrations.js';
 import { computeUsage, defaultQuotas, lockQuotaScope, projectQuotas } from '../../../db/repos/quotas.js';
-import type { InstanceRow } from '../../../db/schema.js';
+import type { InstanceRow, InstanceUpdate } from '../../../db/schema.js';
 import type { Db } from '../../../db/database.js';
 import { claimMoveTarget, type MoveTarget } from '../../scheduler/move-target.js';
 import { parseFlavor } from '../../scheduler/request-spec.js';
@@ -98,6 +98,8 @@ interface MoveSpec {
   readonly target: Omit<Parameters<typeof claimMoveTarget>[1], 'consumer' | 'flavor' | 'serviceDownTime'>;
   /** Quota check for a resize to a bigger flavor, inside the transaction. */
   readonly quota?: (trx: Db) => Promise<void>;
+  /** Other instance fields the request changes (resize's OS-DCF:diskConfig). */
+  readonly set?: InstanceUpdate;
 }
 
 /**
@@ -111,7 +113,7 @@ async function startMove(req: FastifyRequest, deps: ComputeDeps, row: InstanceRo
   const oldFlavor = parseFlavor(row.flavor);
   const result = await deps.db.transaction().execute(async (trx) => {
     if (spec.quota) await spec.quota(trx);
-    const updated = await updateInstance(trx, row.uuid, { vmState: vmStates, taskState: null, host, version: row.version }, { task_state: spec.task });
+    const updated = await updateInstance(trx, row.uuid, { vmState: vmStates, taskState: null, host, version: row.version }, { ...spec.set, task_state: spec.task });
     if (!updated) return { lost: true as const };
     const mig = await insertMigration(trx, {
       instanceUuid: row.uuid,
@@ -172,7 +174,7 @@ async function resize(req: FastifyRequest, deps: ComputeDeps, row: InstanceRow):
   if (!((typeof ref === 'string' && ref.length > 0 && ref.length <= 255) || (typeof ref === 'number' && Number.isInteger(ref) && ref >= 0))) {
     throw new InvalidInputError(`Invalid input for field/attribute flavorRef. Value: ${JSON.stringify(ref)}. ${JSON.stringify(ref)} is not valid under any of the given schemas`);
   }
-  optEnum(a, 'OS-DCF:diskConfig', ['AUTO', 'MANUAL']);
+  const diskConfig = optEnum(a, 'OS-DCF:diskConfig', ['AUTO', 'MANUAL']);
   assertUnlocked(req, row);
   checkState('resize', row, RESIZE_STATES);
   const oldFlavor = parseFlavor(row.flavor);
@@ -205,6 +207,8 @@ async function resize(req: FastifyRequest, deps: ComputeDeps, row: InstanceRow):
     newFlavor,
     target: { excludeHosts: sameHost ? [] : [row.host as string], excludeNodes: [], capability: 'supports_migrate' },
     quota,
+    // As Nova, the resize request's diskConfig is kept at once (a revert does not restore it).
+    ...(diskConfig === undefined ? {} : { set: { auto_disk_config: diskConfig === 'AUTO' ? 1 : 0 } }),
   });
 }
 

@@ -2,7 +2,7 @@ import type { AuthContext } from '../../../api/context.js';
 import { ForbiddenError, InvalidInputError, PolyvisorError, QuotaExceededError } from '../../../errors.js';
 import { listNodes } from '../../../db/repos/compute-admin.js';
 import { getExtraSpecs, getFlavor } from '../../../db/repos/flavors.js';
-import { findUsableImage } from '../../../db/repos/images.js';
+import { findUsableImage, imageProperties } from '../../../db/repos/images.js';
 import { getKeypair } from '../../../db/repos/keypairs.js';
 import type { QuotaLimits } from '../../../db/repos/quotas.js';
 import { projectLimits } from '../quotas/effective.js';
@@ -46,6 +46,8 @@ export interface PreparedCreate {
   readonly userQuotas: Partial<QuotaLimits>;
   /** The server group of the `group` scheduler hint. */
   readonly groupUuid: string | null;
+  /** The same_host / different_host scheduler hints as JSON (SameHostFilter, DifferentHostFilter); null: none. */
+  readonly schedulerHints: string | null;
   /** 2.90: the guest hostname asked for (else derived from the name). */
   readonly hostname: string | null;
 }
@@ -86,6 +88,7 @@ export async function prepareCreate(
   const quotas = await projectLimits(deps.db, deps, projectId);
   const userQuotas = await userQuotaOverrides(deps.db, projectId, ctx.userId);
   const groupUuid = await groupHint(deps, ctx, body);
+  const schedulerHints = hostHints(body);
   const metadata = s.metadata ?? {};
   const metaLimit = quotas.metadata_items;
   if (metaLimit >= 0 && Object.keys(metadata).length > metaLimit) {
@@ -142,6 +145,8 @@ export async function prepareCreate(
     }
   }
 
+  const diskConfig = diskConfigFor(s['OS-DCF:diskConfig'], image.id, imageProperties(image)['auto_disk_config']);
+
   let placement = await resolveZone(deps, ctx, s.availability_zone);
   if (versioned.host !== null || versioned.node !== null) placement = { ...placement, ...(await requestedDestination(deps, versioned.host, versioned.node)) };
 
@@ -163,11 +168,12 @@ export async function prepareCreate(
     maxCount,
     returnReservationId: s.return_reservation_id !== undefined && parseBool(String(s.return_reservation_id), 'return_reservation_id'),
     adminPass: s.adminPass,
-    diskConfig: s['OS-DCF:diskConfig'] ?? 'MANUAL',
+    diskConfig,
     securityGroups: (s.security_groups ?? [{ name: 'default' }]).map((g) => g.name),
     quotas,
     userQuotas,
     groupUuid,
+    schedulerHints,
     hostname: versioned.hostname,
   };
 }
@@ -194,6 +200,40 @@ async function groupHint(deps: ComputeDeps, ctx: AuthContext, body: CreateServer
   const g = await getServerGroup(deps.db, raw);
   if (!g || !canSee(ctx, g.row.project_id)) throw new InvalidInputError(`Instance group ${raw} could not be found.`);
   return g.row.uuid;
+}
+
+/**
+ * OS-DCF:diskConfig as Nova decides it: the image's `auto_disk_config` property ('disabled'
+ * refuses AUTO with 400; a true value makes AUTO the default), MANUAL otherwise. Polyvisor's
+ * drivers never resize a guest's partitions, so the choice is kept and shown, nothing more.
+ */
+export function diskConfigFor(requested: 'AUTO' | 'MANUAL' | undefined, imageId: string, imageProp: string | undefined): 'AUTO' | 'MANUAL' {
+  const prop = (imageProp ?? '').trim().toLowerCase();
+  if (requested === 'AUTO' && prop === 'disabled') throw new InvalidInputError(`Requested image ${imageId} has automatic disk resize disabled.`);
+  if (requested !== undefined) return requested;
+  return ['1', 't', 'true', 'on', 'y', 'yes'].includes(prop) ? 'AUTO' : 'MANUAL';
+}
+
+/**
+ * The same_host / different_host hints: a server uuid or a list of them (Nova's schema; 400
+ * otherwise). Servers that do not exist are not looked up, as in Nova: they are on no host,
+ * so same_host then finds no valid host and different_host excludes nothing.
+ */
+function hostHints(body: CreateServerBody): string | null {
+  const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {};
+  const out: Record<string, string[]> = {};
+  for (const key of ['same_host', 'different_host'] as const) {
+    const raw = hints[key];
+    if (raw === undefined) continue;
+    const list = Array.isArray(raw) ? (raw as unknown[]) : [raw];
+    for (const v of list) {
+      if (typeof v !== 'string' || !UUID.test(v)) {
+        throw new InvalidInputError(`Invalid input for field/attribute ${key}. Value: ${JSON.stringify(raw)}. ${JSON.stringify(v)} is not a 'uuid'`);
+      }
+    }
+    out[key] = list as string[];
+  }
+  return Object.keys(out).length === 0 ? null : JSON.stringify(out);
 }
 
 /**

@@ -3,7 +3,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requireWriter } from '../../../api/policy.js';
 import { InvalidInputError } from '../../../errors.js';
-import { findUsableImage } from '../../../db/repos/images.js';
+import { findUsableImage, imageProperties } from '../../../db/repos/images.js';
 import { getInstance, startInstanceAction, updateInstance } from '../../../db/repos/instances.js';
 import type { InstanceUpdate } from '../../../db/schema.js';
 import { parseFlavor } from '../../scheduler/request-spec.js';
@@ -16,6 +16,7 @@ import { actionArgs, optBool, optEnum, optMetadata, optString } from './action-a
 import { canonicalIpv6 } from './ipv6.js';
 import { lookup } from './lookup-view.js';
 import { assertUnlocked, invalidState, visibleServer } from './lookup.js';
+import { diskConfigFor } from './prepare-create.js';
 import { checkMetadataQuota } from './server-metadata.js';
 import { serverDetail, serverUpdateView } from './server-view.js';
 
@@ -66,7 +67,7 @@ export async function rebuildAction(req: FastifyRequest, reply: FastifyReply, de
     if (!isIPv6(v6)) throw new InvalidInputError(`Invalid input for field/attribute accessIPv6. Value: ${v6}. '${v6}' is not a 'ipv6'`);
     set.access_ip_v6 = canonicalIpv6(v6);
   }
-  optEnum(a, 'OS-DCF:diskConfig', ['AUTO', 'MANUAL']);
+  const diskConfig = optEnum(a, 'OS-DCF:diskConfig', ['AUTO', 'MANUAL']);
   optBool(a, 'preserve_ephemeral');
   const description = optString(a, 'description', { max: 255, nullable: true });
   if (description !== undefined) set.display_description = description;
@@ -107,6 +108,7 @@ export async function rebuildAction(req: FastifyRequest, reply: FastifyReply, de
   const image = imageId === '' ? undefined : await findUsableImage(deps.db, imageId, row.project_id, ctx.isAdmin);
   if (!image) throw new InvalidInputError('Cannot find image for rebuild');
   if (image.status !== 'active') throw new InvalidInputError(`Image ${image.id} is not active.`);
+  if (diskConfig !== undefined) set.auto_disk_config = diskConfigFor(diskConfig, image.id, imageProperties(image)['auto_disk_config']) === 'AUTO' ? 1 : 0;
   const flavor = parseFlavor(row.flavor);
   if (image.min_ram > flavor.memory_mb) throw new InvalidInputError("Flavor's memory is too small for requested image.");
   const GiB = 1024 ** 3;

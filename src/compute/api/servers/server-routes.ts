@@ -25,13 +25,14 @@ const updateSchema = strictObject(
       description: { anyOf: [{ type: 'null' }, { type: 'string', maxLength: 255 }] },
       // 2.90 (checked below).
       hostname: { type: 'string', minLength: 1, maxLength: 255 },
+      'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] },
     }),
   },
   ['server'],
 );
 
 interface UpdateBody {
-  server: { name?: string; accessIPv4?: string; accessIPv6?: string; description?: string | null; hostname?: string };
+  server: { name?: string; accessIPv4?: string; accessIPv6?: string; description?: string | null; hostname?: string; 'OS-DCF:diskConfig'?: 'AUTO' | 'MANUAL' };
 }
 
 /** Servers: list, detail, show, update, delete (create and actions live beside this file). */
@@ -94,6 +95,7 @@ export function serverRoutes(app: FastifyInstance, deps: ComputeDeps): void {
     const unexpected = (f: string) => new InvalidInputError(`Invalid input for field/attribute server. Additional properties are not allowed ('${f}' was unexpected)`);
     // description is accepted at every version (create-schema.ts says why); shown from 2.19.
     if (s.description !== undefined) set.display_description = s.description;
+    if (s['OS-DCF:diskConfig'] !== undefined) set.auto_disk_config = s['OS-DCF:diskConfig'] === 'AUTO' ? 1 : 0;
     if (s.hostname !== undefined) {
       if (!atLeast(req, 2, 90)) throw unexpected('hostname');
       const ok = atLeast(req, 2, 94) ? /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,253}[a-zA-Z0-9])?$/.test(s.hostname) : /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(s.hostname);

@@ -76,7 +76,7 @@ export function serverDetail(row: ServerViewRow, v: ServerViewContext): Record<s
     key_name: row.key_name,
     config_drive: row.config_drive,
     links: v.linker.links('servers', row.uuid),
-    'OS-DCF:diskConfig': 'MANUAL',
+    'OS-DCF:diskConfig': row.auto_disk_config === 1 ? 'AUTO' : 'MANUAL',
     'OS-EXT-AZ:availability_zone': row.availability_zone ?? row.requested_availability_zone ?? '',
     'OS-EXT-STS:vm_state': row.vm_state,
     'OS-EXT-STS:task_state': row.task_state,

@@ -16,9 +16,11 @@ import {
   type NodeResources,
   type SnapshotData,
   type SpawnResult,
+  type VncConsole,
 } from '../driver.js';
 import { Injections, type FakeFailure, type FakeOperation } from './injections.js';
 import { StateFile } from './state-file.js';
+import { FakeVncServer } from './vnc-server.js';
 
 /**
  * Options of the fake driver: the `[fake]` section of the configuration plus
@@ -117,6 +119,8 @@ export class FakeDriver implements ComputeDriver {
   readonly #crashDumps = new Map<string, number>();
   readonly #passwordDigests = new Map<string, string>();
   readonly #bootTime = new Date().toISOString();
+  /** Per running VM whose console was asked for: a blank-screen VNC server on loopback. */
+  readonly #vnc = new Map<string, Promise<FakeVncServer>>();
 
   constructor(options: FakeDriverOptions) {
     this.#opts = options;
@@ -295,11 +299,37 @@ export class FakeDriver implements ComputeDriver {
 
   async destroy(instance: InstanceRef, signal: AbortSignal): Promise<void> {
     await this.#op('destroy', instance, signal);
+    await this.#closeVnc(instance.uuid);
     if (this.#vms.delete(instance.uuid)) await this.#save();
   }
 
   async powerOff(instance: InstanceRef, _options: { timeoutSeconds: number }, signal: AbortSignal): Promise<void> {
     await this.#power('powerOff', instance, PowerState.SHUTDOWN, signal);
+    await this.#closeVnc(instance.uuid);
+  }
+
+  /**
+   * The VM's console: a minimal VNC server (vnc-server.ts) started on first use and kept while
+   * the VM lives and runs (a power-off or destroy ends it; the agent asks again after a power-on).
+   */
+  async getVncConsole(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole> {
+    await this.#op('getVncConsole', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    if (vm.powerState !== PowerState.RUNNING) throw new DriverError('invalid_state', `instance ${vm.uuid} is not running`);
+    let server = this.#vnc.get(vm.uuid);
+    if (server === undefined) {
+      server = FakeVncServer.start(vm.name);
+      this.#vnc.set(vm.uuid, server);
+      server.catch(() => this.#vnc.delete(vm.uuid));
+    }
+    return { host: '127.0.0.1', port: (await server).port };
+  }
+
+  async #closeVnc(uuid: string): Promise<void> {
+    const server = this.#vnc.get(uuid);
+    if (server === undefined) return;
+    this.#vnc.delete(uuid);
+    await (await server.catch(() => undefined))?.close();
   }
 
   async powerOn(instance: InstanceRef, signal: AbortSignal): Promise<void> {
@@ -403,7 +433,8 @@ export class FakeDriver implements ComputeDriver {
   }
 
   async close(): Promise<void> {
-    // Nothing to release: the state file is written before every operation returns.
+    // The state file is written before every operation returns; only the consoles remain.
+    await Promise.all([...this.#vnc.keys()].map((uuid) => this.#closeVnc(uuid)));
   }
 
   async #power(op: FakeOperation, instance: InstanceRef, to: PowerState, signal: AbortSignal): Promise<void> {

@@ -26,6 +26,7 @@ export type FakeOperation =
   | 'setAdminPassword'
   | 'getConsoleOutput'
   | 'triggerCrashDump'
+  | 'getVncConsole'
   | 'listInstanceStates';
 
 export interface FakeFailure {
