@@ -15,6 +15,7 @@ import { migrations as migrationRecords } from './migrations/0012-migrations.js'
 import { shelve } from './migrations/0013-shelve.js';
 import { serverGroups } from './migrations/0014-server-groups.js';
 import { apiext } from './migrations/0015-apiext.js';
+import { personality } from './migrations/0017-q2.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -33,6 +34,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0013-shelve': shelve(dialect),
     '0014-server-groups': serverGroups(dialect),
     '0015-apiext': apiext(dialect),
+    '0017-q2': personality(dialect),
   };
 }
 

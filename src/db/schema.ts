@@ -249,6 +249,8 @@ export interface InstanceTable {
   lease_expires_at: string | null;
   /** Driver-private facts about the instance (JSON), e.g. the VMware moref. */
   driver_info: Generated<string>;
+  /** Personality files to inject at spawn (JSON [{path, contents(base64)}]; migration 0017-q2); null: none. */
+  injected_files: Generated<string | null>;
 }
 
 export interface InstanceMetadataTable {

@@ -147,6 +147,12 @@ export interface InstanceSpec extends InstanceRef {
   readonly metadata: Readonly<Record<string, string>>;
   readonly keyData: string | null;
   readonly userData: string | null;
+  /**
+   * Personality files (Nova's file injection, before microversion 2.57): contents base64 as
+   * the user gave them; empty when none. A driver without a way to put them in the guest logs
+   * that it ignores them. Absent: none.
+   */
+  readonly injectedFiles?: readonly { readonly path: string; readonly contents: string }[];
   readonly networks: 'auto' | 'none' | readonly { readonly uuid?: string; readonly port?: string; readonly fixedIp?: string }[];
 }
 

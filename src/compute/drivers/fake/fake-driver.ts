@@ -116,6 +116,8 @@ export class FakeDriver implements ComputeDriver {
   readonly #boots = new Map<string, number>();
   readonly #crashDumps = new Map<string, number>();
   readonly #passwordDigests = new Map<string, string>();
+  /** Personality files of each VM's last spawn (path → decoded contents); kept in memory only. */
+  readonly #injectedFiles = new Map<string, Map<string, string>>();
   readonly #bootTime = new Date().toISOString();
 
   constructor(options: FakeDriverOptions) {
@@ -160,6 +162,11 @@ export class FakeDriver implements ComputeDriver {
     return this.#passwordDigests.get(uuid);
   }
 
+  /** The personality files the VM's last spawn was given, path → decoded text; for tests. */
+  injectedFiles(uuid: string): ReadonlyMap<string, string> {
+    return new Map(this.#injectedFiles.get(uuid) ?? []);
+  }
+
   get nodeNames(): readonly string[] {
     return this.#nodeNames;
   }
@@ -198,6 +205,8 @@ export class FakeDriver implements ComputeDriver {
     const existing = this.#vms.get(instance.uuid);
     if (existing) existing.powerState = PowerState.RUNNING; // a re-run spawn (after a restart) is idempotent
     else this.#vms.set(instance.uuid, { uuid: instance.uuid, node: instance.node, name: instance.name, powerState: PowerState.RUNNING, ...sizeOf(instance.flavor) });
+    // The "guest" keeps the personality files it was given (a rebuild's spawn replaces them).
+    this.#injectedFiles.set(instance.uuid, new Map((instance.injectedFiles ?? []).map((f) => [f.path, Buffer.from(f.contents, 'base64').toString('utf8')])));
     await this.#save();
     return { driverInfo: { fake_node: instance.node } };
   }
@@ -295,6 +304,7 @@ export class FakeDriver implements ComputeDriver {
 
   async destroy(instance: InstanceRef, signal: AbortSignal): Promise<void> {
     await this.#op('destroy', instance, signal);
+    this.#injectedFiles.delete(instance.uuid);
     if (this.#vms.delete(instance.uuid)) await this.#save();
   }
 
