@@ -251,6 +251,8 @@ export interface InstanceTable {
   driver_info: Generated<string>;
   /** Personality files to inject at spawn (JSON [{path, contents(base64)}]; migration 0017-q2); null: none. */
   injected_files: Generated<string | null>;
+  /** Placement hints: JSON {different_host?: [uuid], same_host?: [uuid]} (migration 0017-q2); null: none. */
+  scheduler_hints: Generated<string | null>;
 }
 
 export interface InstanceMetadataTable {

@@ -19,6 +19,10 @@ export interface RequestSpec {
   /** A host (and node) the request names: an admin's zone:host[:node] or 2.74's host / hypervisor_hostname. */
   readonly requestedHost?: string | null;
   readonly requestedNode?: string | null;
+  /** Hosts of the servers named by the `different_host` hint (DifferentHostFilter keeps away from them). */
+  readonly differentHosts?: ReadonlySet<string>;
+  /** Hosts of the servers named by the `same_host` hint (SameHostFilter keeps to them); undefined: no hint. */
+  readonly sameHosts?: ReadonlySet<string>;
 }
 
 export class InvalidRequestSpecError extends Error {}

@@ -58,6 +58,7 @@ interface LeasedInstance {
   group_uuid: string | null;
   requested_host: string | null;
   requested_node: string | null;
+  scheduler_hints: string | null;
 }
 
 /**
@@ -205,6 +206,7 @@ export class SchedulerWorker {
         'instances.retry_nodes',
         'instances.requested_host',
         'instances.requested_node',
+        'instances.scheduler_hints',
         'images.properties as image_properties',
         (eb) =>
           eb
@@ -235,6 +237,7 @@ export class SchedulerWorker {
       const group = await groupPlacementOf(trx, row.uuid);
       if (group) spec = { ...spec, group };
     }
+    if (row.scheduler_hints !== null) spec = { ...spec, ...(await hostHintPlacement(trx, row.scheduler_hints)) };
     const soft = isSoftPolicy(spec.group);
     if (spec.retryNodes.size >= maxAttempts) {
       const last = await latestInstanceFault(trx, row.uuid);
@@ -324,4 +327,28 @@ function pickOrder<T>(ranked: readonly T[], size: number): readonly T[] {
   if (size <= 1 || ranked.length <= 1) return ranked;
   const i = Math.floor(Math.random() * Math.min(size, ranked.length));
   return [ranked[i] as T, ...ranked.filter((_, j) => j !== i)];
+}
+
+/**
+ * The hosts of the servers the `different_host` / `same_host` hints name (read in the
+ * placement's transaction, so servers placed earlier in the batch count). A named server
+ * that does not exist or has no host yet constrains nothing, as in Nova.
+ */
+async function hostHintPlacement(db: Db, text: string): Promise<Pick<RequestSpec, 'differentHosts' | 'sameHosts'>> {
+  let hints: Record<string, unknown>;
+  try {
+    hints = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+  const hostsOf = async (v: unknown): Promise<Set<string> | undefined> => {
+    if (!Array.isArray(v)) return undefined;
+    const uuids = v.filter((u): u is string => typeof u === 'string');
+    if (uuids.length === 0) return new Set();
+    const rows = await db.selectFrom('instances').select('host').where('uuid', 'in', uuids).where('deleted', '=', 0).where('host', 'is not', null).execute();
+    return new Set(rows.flatMap((r) => (r.host === null ? [] : [r.host])));
+  };
+  const differentHosts = await hostsOf(hints['different_host']);
+  const sameHosts = await hostsOf(hints['same_host']);
+  return { ...(differentHosts ? { differentHosts } : {}), ...(sameHosts ? { sameHosts } : {}) };
 }

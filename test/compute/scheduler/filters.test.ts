@@ -139,6 +139,14 @@ describe('scheduler filters', () => {
     assert.deepEqual(names(s.select(source(hs), spec({ group: group('anti-affinity', [['host-d2', 1], ['host-d1', 2]], { max_server_per_host: 2 }) }), 5)).sort(), ['d2', 'd3']);
   });
 
+  it('DifferentHostFilter keeps away from the hinted servers\' hosts, SameHostFilter keeps to them', () => {
+    const hs = [host('d1'), host('d2'), host('d3')];
+    const s = selector();
+    assert.deepEqual(names(s.select(source(hs), spec({ differentHosts: new Set(['host-d2']) }), 5)).sort(), ['d1', 'd3']);
+    assert.deepEqual(names(s.select(source(hs), spec({ sameHosts: new Set(['host-d3']) }), 5)), ['d3']);
+    assert.equal(names(s.select(source(hs), spec({ differentHosts: new Set() }), 5)).length, 3, 'a hint naming no placed server constrains nothing');
+  });
+
   it('excludes nodes already tried for the build', () => {
     const hs = [host('n1'), host('n2')];
     assert.deepEqual(names(selector().select(source(hs), spec({ retryNodes: new Set(['n1']) }), 5)), ['n2']);

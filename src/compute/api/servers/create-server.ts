@@ -136,6 +136,7 @@ function instanceRow(
     key_data: p.keyData,
     user_data: p.userData,
     injected_files: p.injectedFiles === null ? null : JSON.stringify(p.injectedFiles),
+    scheduler_hints: p.schedulerHints,
     config_drive: p.configDrive,
     networks: p.networks,
     availability_zone: null,

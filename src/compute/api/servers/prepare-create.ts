@@ -49,6 +49,8 @@ export interface PreparedCreate {
   readonly userQuotas: Partial<QuotaLimits>;
   /** The server group of the `group` scheduler hint. */
   readonly groupUuid: string | null;
+  /** `different_host` / `same_host` hints (JSON for instances.scheduler_hints); null: none. */
+  readonly schedulerHints: string | null;
   /** 2.90: the guest hostname asked for (else derived from the name). */
   readonly hostname: string | null;
 }
@@ -89,6 +91,7 @@ export async function prepareCreate(
   const quotas = await projectLimits(deps.db, deps, projectId);
   const userQuotas = await userQuotaOverrides(deps.db, projectId, ctx.userId);
   const groupUuid = await groupHint(deps, ctx, body);
+  const schedulerHints = hostHints(body);
   const metadata = s.metadata ?? {};
   const metaLimit = quotas.metadata_items;
   if (metaLimit >= 0 && Object.keys(metadata).length > metaLimit) {
@@ -174,6 +177,7 @@ export async function prepareCreate(
     quotas,
     userQuotas,
     groupUuid,
+    schedulerHints,
     hostname: versioned.hostname,
   };
 }
@@ -188,6 +192,26 @@ async function requestedDestination(deps: ComputeDeps, host: string | null, node
 }
 
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/**
+ * Nova's `different_host` / `same_host` hints (DifferentHostFilter, SameHostFilter): a server
+ * uuid or a list of them (400 otherwise, as Nova's schema answers). Kept for the scheduler;
+ * the filters act on them when [filter_scheduler] enabled_filters names them.
+ */
+function hostHints(body: CreateServerBody): string | null {
+  const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {};
+  const out: Record<string, string[]> = {};
+  for (const name of ['different_host', 'same_host'] as const) {
+    const raw = hints[name];
+    if (raw === undefined) continue;
+    const list = typeof raw === 'string' ? [raw] : raw;
+    if (!Array.isArray(list) || !list.every((u): u is string => typeof u === 'string' && UUID.test(u))) {
+      throw new InvalidInputError(`Invalid input for field/attribute ${name}. Value: ${JSON.stringify(raw)}. ${JSON.stringify(raw)} is not valid under any of the given schemas`);
+    }
+    out[name] = list.map((u) => u.toLowerCase());
+  }
+  return Object.keys(out).length === 0 ? null : JSON.stringify(out);
+}
 
 /** The `group` scheduler hint: a server group of the caller's project (Nova: uuid format, 400 otherwise). */
 async function groupHint(deps: ComputeDeps, ctx: AuthContext, body: CreateServerBody): Promise<string | null> {

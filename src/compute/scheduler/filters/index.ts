@@ -3,6 +3,7 @@ import { availabilityZoneFilter } from './availability-zone-filter.js';
 import { computeCapabilitiesFilter } from './compute-capabilities-filter.js';
 import { computeFilter } from './compute-filter.js';
 import type { HostFilter } from './filter.js';
+import { differentHostFilter, sameHostFilter } from './host-hint-filters.js';
 import { imagePropertiesFilter } from './image-properties-filter.js';
 import { coreFilter, diskFilter, ramFilter } from './resource-filters.js';
 import { serverGroupAffinityFilter, serverGroupAntiAffinityFilter } from './server-group-filters.js';
@@ -19,6 +20,8 @@ const ALL: readonly HostFilter[] = [
   diskFilter,
   serverGroupAffinityFilter,
   serverGroupAntiAffinityFilter,
+  differentHostFilter,
+  sameHostFilter,
 ];
 
 /**
