@@ -170,6 +170,10 @@ export const SCHEMA = {
     novncproxy_host: opt.str('0.0.0.0', 'Address `polyvisor novncproxy` (the stand-alone console proxy) listens on.'),
     novncproxy_port: opt.int(6080, 'TCP port of `polyvisor novncproxy`.', { min: 0, max: 65535 }),
   },
+  serial_console: {
+    enabled: opt.bool(true, 'Offer serial consoles (os-getSerialConsole, remote-consoles protocol serial) where the driver has one (the fake driver; Nova\'s default is off).'),
+    base_url: opt.strOrNull('Websocket URL of a separate serial proxy, answered as <base_url>?token=… (Nova: ws://127.0.0.1:6083/); default: the API process\'s own proxy, <public URL as ws>/console/websockify.'),
+  },
   consoleauth: {
     token_ttl: opt.int(600, 'Seconds a console URL\'s token stays valid (it also opens only one connection).', { min: 1 }),
   },

@@ -81,6 +81,8 @@ export interface ComputeDriver {
 
   /** Optional: a console the dashboard's proxy can connect to. */
   getVncConsole?(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole>;
+  /** Optional: where the instance's serial console listens as a TCP stream (os-getSerialConsole). */
+  getSerialConsole?(instance: InstanceRef, signal: AbortSignal): Promise<{ readonly host: string; readonly port: number }>;
 
   /**
    * Optional periodic task (the agent calls it every [image_cache] manager_interval):

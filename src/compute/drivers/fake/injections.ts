@@ -26,6 +26,7 @@ export type FakeOperation =
   | 'setAdminPassword'
   | 'getConsoleOutput'
   | 'triggerCrashDump'
+  | 'getSerialConsole'
   | 'listInstanceStates';
 
 export interface FakeFailure {
