@@ -99,7 +99,7 @@ export function consoleRoutes(deps: ConsoleRoutesDeps) {
         socket.close(4500, 'console proxy error: no grant');
         return;
       }
-      const target = { host: grant.host, port: grant.port, label: vncLabel(grant.hypervisorType) };
+      const target = { host: grant.host, port: grant.port, label: grant.consoleType === 'serial' ? "the instance's serial console" : vncLabel(grant.hypervisorType) };
       const log = logger.child({ instance: grant.instanceUuid, vnc: `${grant.host}:${grant.port}`, remote: req.ip });
       log.info('console connecting');
       const onEnd = (end: PipeEnd): void => {

@@ -9,6 +9,8 @@ export interface ConsoleGrant {
   readonly serverName: string;
   /** The compute node's hypervisor_type, to say which VNC server could not be reached. */
   readonly hypervisorType: string | null;
+  /** 'novnc' (VNC) or 'serial' (a guest's serial port as a TCP stream). */
+  readonly consoleType: string;
   readonly host: string;
   readonly port: number;
   readonly expiresAt: string;
@@ -71,6 +73,7 @@ async function withInstance(db: Db, row: ConsoleAuthTokenRow): Promise<TokenOutc
       instanceUuid: row.instance_uuid,
       serverName: inst.displayName,
       hypervisorType: inst.hypervisorType,
+      consoleType: row.console_type,
       host: row.host,
       port: row.port,
       expiresAt: row.expires_at,

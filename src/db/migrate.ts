@@ -16,6 +16,7 @@ import { shelve } from './migrations/0013-shelve.js';
 import { serverGroups } from './migrations/0014-server-groups.js';
 import { apiext } from './migrations/0015-apiext.js';
 import { q1 } from './migrations/0016-q1.js';
+import { personality } from './migrations/0017-q2.js';
 
 /** Every migration, in order. Names sort; a new one is appended, none is edited once released. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -35,6 +36,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0014-server-groups': serverGroups(dialect),
     '0015-apiext': apiext(dialect),
     '0016-q1': q1(dialect),
+    '0017-q2': personality(dialect),
   };
 }
 

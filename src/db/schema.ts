@@ -32,6 +32,7 @@ export interface Database {
   aggregate_hosts: AggregateHostTable;
   aggregate_metadata: AggregateMetadataTable;
   instance_consoles: InstanceConsoleTable;
+  instance_serial_consoles: InstanceSerialConsoleTable;
   console_auth_tokens: ConsoleAuthTokenTable;
   migrations: MigrationTable;
   instance_diagnostics: InstanceDiagnosticsTable;
@@ -253,6 +254,8 @@ export interface InstanceTable {
   lease_expires_at: string | null;
   /** Driver-private facts about the instance (JSON), e.g. the VMware moref. */
   driver_info: Generated<string>;
+  /** Personality files to inject at spawn (JSON [{path, contents(base64)}]; migration 0017-q2); null: none. */
+  injected_files: Generated<string | null>;
 }
 
 export interface InstanceMetadataTable {
@@ -376,11 +379,19 @@ export interface InstanceConsoleTable {
   updated_at: string;
 }
 
+/** Where an instance's serial console listens (TCP), published by its compute agent (migration 0017-q2). */
+export interface InstanceSerialConsoleTable {
+  instance_uuid: string;
+  host: string;
+  port: number;
+  updated_at: string;
+}
+
 /** A console URL's token (sha256 of it) and what it opens, until expires_at (migration 0007-vmware). */
 export interface ConsoleAuthTokenTable {
   token_hash: string;
   instance_uuid: string;
-  /** 'novnc' */
+  /** 'novnc' or 'serial' */
   console_type: string;
   host: string;
   port: number;

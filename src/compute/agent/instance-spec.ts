@@ -1,6 +1,7 @@
 import type { InstanceRow } from '../../db/schema.js';
 import type { InstanceRef, InstanceSpec } from '../drivers/driver.js';
 import { parseFlavor, parseStringMap } from '../scheduler/request-spec.js';
+import { parsePersonality } from '../api/servers/personality.js';
 
 /** What a driver needs to find the instance. */
 export function instanceRef(row: Pick<InstanceRow, 'uuid' | 'node' | 'driver_info'>): InstanceRef {
@@ -19,6 +20,7 @@ export function instanceSpec(row: InstanceRow, metadata: Record<string, string>)
     metadata,
     keyData: row.key_data,
     userData: row.user_data,
+    injectedFiles: parsePersonality(row.injected_files),
     networks: parseNetworks(row.networks),
   };
 }

@@ -81,6 +81,8 @@ export interface ComputeDriver {
 
   /** Optional: a console the dashboard's proxy can connect to. */
   getVncConsole?(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole>;
+  /** Optional: where the instance's serial console listens as a TCP stream (os-getSerialConsole). */
+  getSerialConsole?(instance: InstanceRef, signal: AbortSignal): Promise<{ readonly host: string; readonly port: number }>;
 
   /**
    * Optional periodic task (the agent calls it every [image_cache] manager_interval):
@@ -147,6 +149,12 @@ export interface InstanceSpec extends InstanceRef {
   readonly metadata: Readonly<Record<string, string>>;
   readonly keyData: string | null;
   readonly userData: string | null;
+  /**
+   * Personality files (Nova's file injection, before microversion 2.57): contents base64 as
+   * the user gave them; empty when none. A driver without a way to put them in the guest logs
+   * that it ignores them. Absent: none.
+   */
+  readonly injectedFiles?: readonly { readonly path: string; readonly contents: string }[];
   readonly networks: 'auto' | 'none' | readonly { readonly uuid?: string; readonly port?: string; readonly fixedIp?: string }[];
 }
 

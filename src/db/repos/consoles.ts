@@ -23,6 +23,20 @@ export async function publishConsole(db: Db, instanceUuid: string, endpoint: { p
     .execute();
 }
 
+/** Records (or replaces) where the instance's serial console listens (TCP). */
+export async function publishSerialConsole(db: Db, instanceUuid: string, endpoint: { host: string; port: number }): Promise<void> {
+  const row = { instance_uuid: instanceUuid, host: endpoint.host, port: endpoint.port, updated_at: now() };
+  await db
+    .insertInto('instance_serial_consoles')
+    .values(row)
+    .onConflict((oc) => oc.column('instance_uuid').doUpdateSet({ host: row.host, port: row.port, updated_at: row.updated_at }))
+    .execute();
+}
+
+export async function getSerialConsole(db: Db, instanceUuid: string): Promise<{ host: string; port: number } | undefined> {
+  return db.selectFrom('instance_serial_consoles').select(['host', 'port']).where('instance_uuid', '=', instanceUuid).executeTakeFirst();
+}
+
 export async function getConsole(db: Db, instanceUuid: string): Promise<InstanceConsoleRow | undefined> {
   return db.selectFrom('instance_consoles').selectAll().where('instance_uuid', '=', instanceUuid).executeTakeFirst();
 }
@@ -30,6 +44,7 @@ export async function getConsole(db: Db, instanceUuid: string): Promise<Instance
 /** Forgets the instance's endpoint and its tokens (the instance is gone). */
 export async function removeConsole(db: Db, instanceUuid: string): Promise<void> {
   await db.deleteFrom('instance_consoles').where('instance_uuid', '=', instanceUuid).execute();
+  await db.deleteFrom('instance_serial_consoles').where('instance_uuid', '=', instanceUuid).execute();
   await db.deleteFrom('console_auth_tokens').where('instance_uuid', '=', instanceUuid).execute();
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireWriter } from '../../../api/policy.js';
-import { getConsole, issueConsoleToken } from '../../../db/repos/consoles.js';
+import { getConsole, getSerialConsole, issueConsoleToken } from '../../../db/repos/consoles.js';
 import type { InstanceRow } from '../../../db/schema.js';
 import { ConflictError, InvalidInputError, PolyvisorError } from '../../../errors.js';
 import { VmState } from '../../states.js';
@@ -25,17 +25,27 @@ import { visibleServer } from './lookup.js';
 const CONSOLE_PAGE_PATH = '/console/';
 const VNC_TYPES = ['novnc', 'xvpvnc'];
 const ACTION = 'os-getVNCConsole';
+const SERIAL_ACTION = 'os-getSerialConsole';
+const SERIAL_TYPES = ['serial'];
 
-/** True when the action body asks for a VNC console (handled here, not by the power actions). */
+/** True when the action body asks for a VNC or serial console (handled here, not by the power actions). */
 export function isConsoleAction(body: unknown): boolean {
-  return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 1 && ACTION in body;
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 1 && (ACTION in body || SERIAL_ACTION in body);
 }
 
-/** `POST /servers/{id}/action {"os-getVNCConsole": {"type": "novnc"}}` → 200 {"console": {type, url}}. */
+/**
+ * `POST /servers/{id}/action {"os-getVNCConsole": {"type": "novnc"}}` → 200 {"console": {type, url}};
+ * `{"os-getSerialConsole": {"type": "serial"}}` likewise, with a websocket URL.
+ */
 export async function consoleAction(req: FastifyRequest, reply: FastifyReply, deps: ComputeDeps): Promise<FastifyReply> {
   const row = await visibleServer(req, deps);
   requireWriter(callerOf(req), 'os_compute_api:os-remote-consoles');
-  const type = parseType((req.body as Record<string, unknown>)[ACTION], ACTION);
+  const body = req.body as Record<string, unknown>;
+  if (SERIAL_ACTION in body) {
+    const type = parseType(body[SERIAL_ACTION], SERIAL_ACTION, SERIAL_TYPES);
+    return reply.status(200).send({ console: { type, url: await serialUrl(deps, row, type) } });
+  }
+  const type = parseType(body[ACTION], ACTION);
   const url = await consoleUrl(deps, row, type);
   return reply.status(200).send({ console: { type, url } });
 }
@@ -52,8 +62,12 @@ export function remoteConsoleRoutes(app: FastifyInstance, deps: ComputeDeps): vo
     const r = rc as Record<string, unknown>;
     const extra = Object.keys(r).find((k) => k !== 'protocol' && k !== 'type');
     if (extra !== undefined) throw new InvalidInputError(`Invalid input for field/attribute remote_console. Additional properties are not allowed ('${extra}' was unexpected)`);
+    if (r['protocol'] === 'serial') {
+      const type = parseType({ type: r['type'] }, 'remote_console', SERIAL_TYPES);
+      return reply.status(200).send({ remote_console: { protocol: 'serial', type, url: await serialUrl(deps, row, type) } });
+    }
     if (r['protocol'] !== 'vnc') {
-      throw new InvalidInputError(`Invalid input for field/attribute protocol. Value: ${JSON.stringify(r['protocol'] ?? null)}. Only the 'vnc' protocol is available on this cloud.`);
+      throw new InvalidInputError(`Invalid input for field/attribute protocol. Value: ${JSON.stringify(r['protocol'] ?? null)}. Only the 'vnc' and 'serial' protocols are available on this cloud.`);
     }
     const type = parseType({ type: r['type'] }, 'remote_console');
     const url = await consoleUrl(deps, row, type);
@@ -61,17 +75,17 @@ export function remoteConsoleRoutes(app: FastifyInstance, deps: ComputeDeps): vo
   });
 }
 
-function parseType(arg: unknown, field: string): string {
+function parseType(arg: unknown, field: string, types: readonly string[] = VNC_TYPES): string {
   if (typeof arg !== 'object' || arg === null || Array.isArray(arg)) throw new InvalidInputError(`Invalid input for field/attribute ${field}. Value: ${JSON.stringify(arg ?? null)}. is not of type 'object'`);
   const a = arg as Record<string, unknown>;
   const extra = Object.keys(a).find((k) => k !== 'type');
   if (extra !== undefined) throw new InvalidInputError(`Invalid input for field/attribute ${field}. Additional properties are not allowed ('${extra}' was unexpected)`);
   const type = a['type'];
   if (type === undefined) throw new InvalidInputError(`Invalid input for field/attribute ${field}. 'type' is a required property`);
-  if (typeof type !== 'string' || !VNC_TYPES.includes(type)) {
+  if (typeof type !== 'string' || !types.includes(type)) {
     // jsonschema's wording, with Python's repr of the value, as Nova answers it.
     const shown = typeof type === 'string' ? `'${type}'` : JSON.stringify(type);
-    throw new InvalidInputError(`Invalid input for field/attribute type. Value: ${shown}. ${shown} is not one of [${VNC_TYPES.map((v) => `'${v}'`).join(', ')}]`);
+    throw new InvalidInputError(`Invalid input for field/attribute type. Value: ${shown}. ${shown} is not one of [${types.map((v) => `'${v}'`).join(', ')}]`);
   }
   return type;
 }
@@ -92,4 +106,26 @@ async function consoleUrl(deps: ComputeDeps, row: InstanceRow, type: string): Pr
   const base = configured ?? `${deps.publicUrl()}${CONSOLE_PAGE_PATH}`;
   const wsPath = configured === null ? `${CONSOLE_PAGE_PATH.slice(1)}websockify?token=${token}` : `?token=${token}`;
   return `${base}${base.includes('?') ? '&' : '?'}path=${encodeURIComponent(wsPath)}`;
+}
+
+/**
+ * A serial console's websocket URL, as Nova's [serial_console] base_url gives it
+ * (`<base_url>?token=…`) when a separate proxy is configured; by default the API process's
+ * own console proxy, which pipes the websocket's binary frames to the TCP endpoint the
+ * compute agent published (instance_serial_consoles): `ws(s)://<public host>/console/websockify`
+ * with the token in noVNC's `path=` form, which tempest's websocket client follows and any
+ * websocket client can open as it is.
+ */
+async function serialUrl(deps: ComputeDeps, row: InstanceRow, type: string): Promise<string> {
+  const { config } = deps;
+  if (!config.serial_console.enabled) throw new InvalidInputError(`Unavailable console type ${type}.`);
+  if (row.vm_state !== VmState.ACTIVE || row.host === null) throw new ConflictError(`Instance ${row.uuid} is not ready`);
+  const endpoint = await getSerialConsole(deps.db, row.uuid);
+  if (endpoint === undefined) throw new PolyvisorError('not_implemented', 'Unable to get serial console, functionality not implemented');
+  const token = randomBytes(24).toString('base64url');
+  await issueConsoleToken(deps.db, token, { instanceUuid: row.uuid, consoleType: type, host: endpoint.host, port: endpoint.port, ttlSeconds: config.consoleauth.token_ttl });
+  const base = config.serial_console.base_url;
+  if (base !== null) return `${base}${base.includes('?') ? '&' : '?'}token=${token}`;
+  const ws = deps.publicUrl().replace(/^http/, 'ws').replace(/\/+$/, '');
+  return `${ws}${CONSOLE_PAGE_PATH}websockify?path=${encodeURIComponent(`${CONSOLE_PAGE_PATH.slice(1)}websockify?token=${token}`)}`;
 }

@@ -135,6 +135,7 @@ function instanceRow(
     key_name: p.keyName,
     key_data: p.keyData,
     user_data: p.userData,
+    injected_files: p.injectedFiles === null ? null : JSON.stringify(p.injectedFiles),
     config_drive: p.configDrive,
     networks: p.networks,
     availability_zone: null,

@@ -15,6 +15,7 @@ import { validateName } from '../names.js';
 import { parseBool } from '../request.js';
 import { listZones } from '../admin/zones.js';
 import { canonicalIpv6 } from './ipv6.js';
+import { checkPersonality, type PersonalityFile } from './personality.js';
 import type { CreateServerBody } from './create-schema.js';
 import type { VersionedCreate } from './create-versions.js';
 
@@ -27,6 +28,8 @@ export interface PreparedCreate {
   readonly keyName: string | null;
   readonly keyData: string | null;
   readonly userData: string | null;
+  /** Personality files (before 2.57), checked against the injected_file* quotas; null: none. */
+  readonly injectedFiles: PersonalityFile[] | null;
   readonly configDrive: string;
   readonly networks: string;
   readonly availabilityZone: string | null;
@@ -102,6 +105,8 @@ export async function prepareCreate(
     userData = s.user_data;
   }
 
+  const injectedFiles = checkPersonality(s.personality, quotas);
+
   let keyName: string | null = null;
   let keyData: string | null = null;
   if (s.key_name !== undefined) {
@@ -158,6 +163,7 @@ export async function prepareCreate(
     keyName,
     keyData,
     userData,
+    injectedFiles,
     configDrive: s.config_drive !== undefined && parseBool(String(s.config_drive), 'config_drive') ? 'True' : '',
     networks: JSON.stringify(s.networks ?? 'auto'),
     ...placement,

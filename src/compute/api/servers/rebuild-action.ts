@@ -15,6 +15,8 @@ import { callerOf, Linker } from '../request.js';
 import { actionArgs, optBool, optEnum, optMetadata, optString } from './action-args.js';
 import { canonicalIpv6 } from './ipv6.js';
 import { lookup } from './lookup-view.js';
+import { checkPersonality } from './personality.js';
+import { projectLimits } from '../quotas/effective.js';
 import { assertUnlocked, invalidState, visibleServer } from './lookup.js';
 import { diskConfigFor } from './prepare-create.js';
 import { checkMetadataQuota } from './server-metadata.js';
@@ -72,6 +74,10 @@ export async function rebuildAction(req: FastifyRequest, reply: FastifyReply, de
   const description = optString(a, 'description', { max: 255, nullable: true });
   if (description !== undefined) set.display_description = description;
   if (a['personality'] !== undefined && !Array.isArray(a['personality'])) throw new InvalidInputError("Invalid input for field/attribute personality. Value: " + JSON.stringify(a['personality']) + ". is not of type 'array'");
+  // Personality (before 2.57): only the files given to this rebuild are injected (Nova keeps
+  // none from the create), checked against the project's injected_file* quotas.
+  const personality = Array.isArray(a['personality']) ? checkPersonality(a['personality'] as unknown[], await projectLimits(deps.db, deps, row.project_id)) : null;
+  set.injected_files = personality === null ? null : JSON.stringify(personality);
   if (a['trusted_image_certificates'] !== undefined && a['trusted_image_certificates'] !== null) {
     // No image signature verification here: Nova refuses certificates when it is off too.
     throw new InvalidInputError('Image certificate validation is not enabled.');

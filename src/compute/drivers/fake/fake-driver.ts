@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PowerState, type FlavorSnapshot } from '../../states.js';
@@ -118,6 +119,10 @@ export class FakeDriver implements ComputeDriver {
   readonly #boots = new Map<string, number>();
   readonly #crashDumps = new Map<string, number>();
   readonly #passwordDigests = new Map<string, string>();
+  /** Each VM's serial console: a TCP listener that greets and echoes (opened on first ask). */
+  readonly #serials = new Map<string, { server: Server; sockets: Set<Socket>; port: Promise<number> }>();
+  /** Personality files of each VM's last spawn (path → decoded contents); kept in memory only. */
+  readonly #injectedFiles = new Map<string, Map<string, string>>();
   readonly #bootTime = new Date().toISOString();
   /** Per running VM whose console was asked for: a blank-screen VNC server on loopback. */
   readonly #vnc = new Map<string, Promise<FakeVncServer>>();
@@ -164,6 +169,11 @@ export class FakeDriver implements ComputeDriver {
     return this.#passwordDigests.get(uuid);
   }
 
+  /** The personality files the VM's last spawn was given, path → decoded text; for tests. */
+  injectedFiles(uuid: string): ReadonlyMap<string, string> {
+    return new Map(this.#injectedFiles.get(uuid) ?? []);
+  }
+
   get nodeNames(): readonly string[] {
     return this.#nodeNames;
   }
@@ -202,6 +212,8 @@ export class FakeDriver implements ComputeDriver {
     const existing = this.#vms.get(instance.uuid);
     if (existing) existing.powerState = PowerState.RUNNING; // a re-run spawn (after a restart) is idempotent
     else this.#vms.set(instance.uuid, { uuid: instance.uuid, node: instance.node, name: instance.name, powerState: PowerState.RUNNING, ...sizeOf(instance.flavor) });
+    // The "guest" keeps the personality files it was given (a rebuild's spawn replaces them).
+    this.#injectedFiles.set(instance.uuid, new Map((instance.injectedFiles ?? []).map((f) => [f.path, Buffer.from(f.contents, 'base64').toString('utf8')])));
     await this.#save();
     return { driverInfo: { fake_node: instance.node } };
   }
@@ -214,6 +226,7 @@ export class FakeDriver implements ComputeDriver {
     if (dest.node === '') throw new DriverError('invalid_target', 'a migration needs a destination node');
     vm.powerState = PowerState.SHUTDOWN;
     this.#vms.delete(instance.uuid);
+    this.#closeSerial(instance.uuid);
     this.#resizeSources.set(instance.uuid, vm);
     await this.#save();
   }
@@ -250,6 +263,7 @@ export class FakeDriver implements ComputeDriver {
     this.#vm(instance.uuid);
     if (dest.node === instance.node) throw new DriverError('invalid_target', `instance ${instance.uuid} is already on node ${dest.node}`);
     this.#vms.delete(instance.uuid);
+    this.#closeSerial(instance.uuid);
     await this.#save();
   }
 
@@ -300,6 +314,8 @@ export class FakeDriver implements ComputeDriver {
   async destroy(instance: InstanceRef, signal: AbortSignal): Promise<void> {
     await this.#op('destroy', instance, signal);
     await this.#closeVnc(instance.uuid);
+    this.#injectedFiles.delete(instance.uuid);
+    this.#closeSerial(instance.uuid);
     if (this.#vms.delete(instance.uuid)) await this.#save();
   }
 
@@ -432,9 +448,48 @@ export class FakeDriver implements ComputeDriver {
     return new Map([...this.#vms.values()].map((vm) => [vm.uuid, { exists: true, powerState: vm.powerState }]));
   }
 
+  /**
+   * The VM's serial console: a TCP port on hostIp that greets with a banner and echoes what
+   * it receives, as a guest's getty would show typed text (the serial-console websocket's
+   * round trip can be tested end to end). One listener per VM, closed with the VM.
+   */
+  async getSerialConsole(instance: InstanceRef, signal: AbortSignal): Promise<{ host: string; port: number }> {
+    await this.#op('getSerialConsole', instance, signal);
+    const vm = this.#vm(instance.uuid);
+    const host = this.#opts.hostIp ?? '127.0.0.1';
+    let s = this.#serials.get(vm.uuid);
+    if (s === undefined) {
+      const sockets = new Set<Socket>();
+      const server = createServer((sock) => {
+        sockets.add(sock);
+        sock.on('close', () => sockets.delete(sock));
+        sock.on('error', () => sock.destroy());
+        sock.write(`Polyvisor fake serial console of ${vm.name}\r\n`);
+        sock.pipe(sock);
+      });
+      server.unref();
+      const port = new Promise<number>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, host, () => resolve((server.address() as AddressInfo).port));
+      });
+      s = { server, sockets, port };
+      this.#serials.set(vm.uuid, s);
+    }
+    return { host, port: await s.port };
+  }
+
   async close(): Promise<void> {
     // The state file is written before every operation returns; only the consoles remain.
     await Promise.all([...this.#vnc.keys()].map((uuid) => this.#closeVnc(uuid)));
+    for (const uuid of [...this.#serials.keys()]) this.#closeSerial(uuid);
+  }
+
+  #closeSerial(uuid: string): void {
+    const s = this.#serials.get(uuid);
+    if (s === undefined) return;
+    this.#serials.delete(uuid);
+    for (const sock of s.sockets) sock.destroy();
+    s.server.close();
   }
 
   async #power(op: FakeOperation, instance: InstanceRef, to: PowerState, signal: AbortSignal): Promise<void> {

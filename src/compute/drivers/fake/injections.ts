@@ -27,6 +27,7 @@ export type FakeOperation =
   | 'getConsoleOutput'
   | 'triggerCrashDump'
   | 'getVncConsole'
+  | 'getSerialConsole'
   | 'listInstanceStates';
 
 export interface FakeFailure {

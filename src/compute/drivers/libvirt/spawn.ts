@@ -30,6 +30,8 @@ export async function spawn(ctx: LibvirtContext, instance: InstanceSpec, image: 
   const timings = (phase: string): void => {
     marks[phase] = Date.now();
   };
+  // Personality files would need a config drive, which this driver does not build: ignored, said so.
+  if ((instance.injectedFiles?.length ?? 0) > 0) ctx.log.info({ instance: instance.uuid, files: instance.injectedFiles?.length }, 'personality files ignored: the libvirt driver has no config drive to inject them');
   const dir = instanceDir(ctx, instance.uuid);
   // An earlier attempt's domain exists only with its folder (spawn makes the folder before it
   // defines the domain; destroy removes the folder last): no folder, no libvirt calls to make.

@@ -55,6 +55,8 @@ export function pickNetwork(target: ComputeTarget, instance: InstanceSpec, portG
  * releases the VNC port before the error (with vCenter's message and opID) is thrown.
  */
 export async function spawn(ctx: VmwareContext, instance: InstanceSpec, image: ImageSource, signal: AbortSignal, hooks: SpawnHooks = {}): Promise<SpawnResult> {
+  // Personality files would need a config drive, which this driver does not build: ignored, said so.
+  if ((instance.injectedFiles?.length ?? 0) > 0) ctx.log.info({ instance: instance.uuid, files: instance.injectedFiles?.length }, 'personality files ignored: the VMware driver has no config drive to inject them');
   const target = ctx.target(instance.node);
   const guest = guestChoice(image.properties);
   const layout = imageLayout(image);
