@@ -97,7 +97,7 @@ export class TestCloud {
   }
 
   /** What the API does for POST /servers: rows in 'scheduling', a create action each, one notification each. */
-  async createServers(n: number, options: { flavor?: FlavorSnapshot; az?: string | null; imageRef?: string; name?: string; group?: string } = {}): Promise<string[]> {
+  async createServers(n: number, options: { flavor?: FlavorSnapshot; az?: string | null; imageRef?: string; name?: string; group?: string; schedulerHints?: { same_host?: string[]; different_host?: string[] } } = {}): Promise<string[]> {
     const t = now();
     const reservation = `r-${randomUUID().slice(0, 8)}`;
     const uuids = Array.from({ length: n }, () => randomUUID());
@@ -128,6 +128,7 @@ export class TestCloud {
         retry_nodes: '[]',
         created_at: t,
         updated_at: t,
+        ...(options.schedulerHints === undefined ? {} : { scheduler_hints: JSON.stringify(options.schedulerHints) }),
       })),
     );
     if (options.group !== undefined) await addGroupMembers(this.db, options.group, uuids);

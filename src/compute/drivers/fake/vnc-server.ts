@@ -30,6 +30,8 @@ export class FakeVncServer {
       s.#server.once('error', reject);
       s.#server.listen(0, '127.0.0.1', () => {
         s.#server.off('error', reject);
+        // A fake console never keeps the process alive (tests may end without closing the driver).
+        s.#server.unref();
         resolve();
       });
     });
@@ -48,6 +50,7 @@ export class FakeVncServer {
 
   #session(socket: Socket): void {
     this.#sockets.add(socket);
+    socket.unref();
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.setNoDelay(true);
