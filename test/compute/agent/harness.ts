@@ -13,6 +13,7 @@ import type { InstanceRow } from '../../../src/db/schema.js';
 import { now } from '../../../src/db/time.js';
 import { addGroupMembers } from '../../../src/db/repos/server-groups.js';
 import { NotFoundError } from '../../../src/errors.js';
+import type { Bus } from '../../../src/db/bus.js';
 import { silentLogger } from '../../../src/log.js';
 
 /**
@@ -154,23 +155,8 @@ export class TestCloud {
   }
 
   /** Resolves when `check` holds, re-checking on every notification and every few ms; rejects after `timeoutMs`. */
-  async waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let kick: (() => void) | undefined;
-    const unsub = (['instances', 'scheduler', 'nodes'] as const).map((c) => this.h.bus.subscribe(c, () => kick?.()));
-    try {
-      for (;;) {
-        const v = await check();
-        if (v !== undefined && v !== false) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise<void>((resolve) => {
-          kick = resolve;
-          setTimeout(resolve, 10).unref();
-        });
-      }
-    } finally {
-      for (const u of unsub) u();
-    }
+  waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+    return waitOnBus(this.h.bus, what, check, timeoutMs);
   }
 
   /** Waits until the instance has no task in progress (or is deleted); returns the row. */
@@ -189,5 +175,25 @@ export class TestCloud {
     for (const s of this.schedulers.splice(0)) await s.stop();
     for (const c of this.computes.values()) await c.agent.stop();
     this.computes.clear();
+  }
+}
+
+/** Resolves when `check` holds, re-checking on every Bus notification and every 10 ms; rejects after `timeoutMs`. */
+export async function waitOnBus<T>(bus: Bus, what: string, check: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let kick: (() => void) | undefined;
+  const unsub = (['instances', 'scheduler', 'nodes'] as const).map((c) => bus.subscribe(c, () => kick?.()));
+  try {
+    for (;;) {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        kick = resolve;
+        setTimeout(resolve, 10).unref();
+      });
+    }
+  } finally {
+    for (const u of unsub) u();
   }
 }

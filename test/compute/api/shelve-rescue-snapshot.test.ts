@@ -15,6 +15,7 @@ import { getSystemMetadata } from '../../../src/db/repos/instance-extras.js';
 import { getInstance, latestInstanceAction, latestInstanceFault } from '../../../src/db/repos/instances.js';
 import { createImageProvider, FileImageStore } from '../../../src/image/index.js';
 import { silentLogger } from '../../../src/log.js';
+import { waitOnBus } from '../agent/harness.js';
 import { at, IMAGE_ID, list, SERVER, startHarness, str, type ComputeHarness } from './harness.js';
 
 /**
@@ -58,24 +59,7 @@ describe('compute API: shelve, snapshots, rescue, password, console output (fake
     t.call('POST', `/compute/v2.1/servers/${uuid}/action`, token, body, headers);
 
   /** Re-checks on every notification (and every 10 ms) until `check` holds. */
-  async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let kick: (() => void) | undefined;
-    const unsub = (['instances', 'scheduler', 'nodes'] as const).map((c) => t.h.bus.subscribe(c, () => kick?.()));
-    try {
-      for (;;) {
-        const v = await check();
-        if (v !== undefined && v !== false) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise<void>((resolve) => {
-          kick = resolve;
-          setTimeout(resolve, 10).unref();
-        });
-      }
-    } finally {
-      for (const u of unsub) u();
-    }
-  }
+  const waitFor = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> => waitOnBus(t.h.bus, what, check, timeoutMs);
   const settled = (uuid: string) =>
     waitFor(`server ${uuid} to settle`, async () => {
       const row = await getInstance(t.h.db, uuid);
