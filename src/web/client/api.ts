@@ -45,13 +45,15 @@ export interface RequestOptions {
   readonly token?: string | null;
   /** Do not treat 401 as the end of the session (wrong password at login). */
   readonly allow401?: boolean;
+  /** Another Compute microversion for this request (e.g. '2.87': hypervisor usage left the API at 2.88). */
+  readonly computeVersion?: string;
 }
 
 export async function request<T>(path: string, options: RequestOptions = {}): Promise<{ body: T; headers: Headers; status: number }> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   const token = options.token === undefined ? currentToken : options.token;
   if (token !== null) headers['X-Auth-Token'] = token;
-  if (path.startsWith('/compute/')) headers['OpenStack-API-Version'] = COMPUTE_VERSION;
+  if (path.startsWith('/compute/')) headers['OpenStack-API-Version'] = options.computeVersion === undefined ? COMPUTE_VERSION : `compute ${options.computeVersion}`;
   let body: string | undefined;
   if (options.body !== undefined) {
     headers['Content-Type'] = options.contentType ?? 'application/json';
@@ -74,8 +76,8 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
   return { body: parsed as T, headers: res.headers, status: res.status };
 }
 
-export async function get<T>(path: string): Promise<T> {
-  return (await request<T>(path)).body;
+export async function get<T>(path: string, options: Pick<RequestOptions, 'computeVersion'> = {}): Promise<T> {
+  return (await request<T>(path, options)).body;
 }
 
 export async function post<T>(path: string, body: unknown): Promise<T> {

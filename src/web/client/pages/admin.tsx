@@ -1,9 +1,12 @@
 import { get, type ComputeService, type Flavor, type Hypervisor } from '../api.js';
 import { Empty, ErrorBox, UsageBar, formatGb, formatMb, formatTime, useLoad } from '../ui.js';
 
+/** Nova dropped the hypervisors' capacity and usage figures from the API at 2.88 (placement has them): ask 2.87. */
+const HYPERVISOR_VERSION = '2.87';
+
 /** One hypervisor per vCenter cluster or KVM host, with vCPU, RAM and disk usage against capacity. */
 export function HypervisorsPage() {
-  const { data, error } = useLoad(() => get<{ hypervisors: Hypervisor[] }>('/compute/v2.1/os-hypervisors/detail'));
+  const { data, error } = useLoad(() => get<{ hypervisors: Hypervisor[] }>('/compute/v2.1/os-hypervisors/detail', { computeVersion: HYPERVISOR_VERSION }));
   const list = [...(data?.hypervisors ?? [])].sort((a, b) => a.hypervisor_hostname.localeCompare(b.hypervisor_hostname));
   const sum = (f: (h: Hypervisor) => number) => list.reduce((n, h) => n + f(h), 0);
   return (
