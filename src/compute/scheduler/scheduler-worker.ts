@@ -10,7 +10,8 @@ import { TaskState, VmState } from '../states.js';
 import { claimInTransaction } from './claim.js';
 import type { HostCache } from './host-cache.js';
 import { noValidHostMessage, type HostSelector } from './host-selector.js';
-import { buildRequestSpec, InvalidRequestSpecError, parseHostHints, type RequestSpec } from './request-spec.js';
+import { hostHintPlacement } from './placement-facts.js';
+import { buildRequestSpec, InvalidRequestSpecError, type RequestSpec } from './request-spec.js';
 import { groupPlacementOf } from '../../db/repos/server-groups.js';
 import { isSoftPolicy, softGroupOrder } from './weighers/server-group-weigher.js';
 
@@ -327,21 +328,4 @@ function pickOrder<T>(ranked: readonly T[], size: number): readonly T[] {
   if (size <= 1 || ranked.length <= 1) return ranked;
   const i = Math.floor(Math.random() * Math.min(size, ranked.length));
   return [ranked[i] as T, ...ranked.filter((_, j) => j !== i)];
-}
-
-/**
- * Where the servers of the same_host / different_host hints run, read inside the placing
- * transaction so that servers placed earlier in the same batch count. An empty list is no hint
- * (Nova's filters pass every host then).
- */
-async function hostHintPlacement(trx: Db, text: string): Promise<{ sameHost?: Set<string>; differentHost?: Set<string> }> {
-  const hints = parseHostHints(text);
-  const hostsOf = async (uuids: string[]): Promise<Set<string>> => {
-    const rows = await trx.selectFrom('instances').select('host').where('uuid', 'in', uuids).where('deleted_at', 'is', null).where('host', 'is not', null).execute();
-    return new Set(rows.map((r) => r.host as string));
-  };
-  const out: { sameHost?: Set<string>; differentHost?: Set<string> } = {};
-  if (hints.sameHost && hints.sameHost.length > 0) out.sameHost = await hostsOf(hints.sameHost);
-  if (hints.differentHost && hints.differentHost.length > 0) out.differentHost = await hostsOf(hints.differentHost);
-  return out;
 }

@@ -178,6 +178,41 @@ describe('compute API: rebuild, resize, migrations, evacuate (two fake hosts)', 
     await cloud.waitFor('the confirm', async () => (at(await migrationOf(id), 'status') === 'confirmed' ? true : undefined));
   });
 
+  it('moves pass the same scheduler filters as a build: an anti-affinity member cannot migrate onto its peer\'s host', async () => {
+    const group = await t.call('POST', '/compute/v2.1/os-server-groups', 'member-a', { server_group: { name: 'apart', policies: ['anti-affinity'] } }, V);
+    assert.equal(group.status, 200, group.text);
+    const hints = { group: str(group.body, 'server_group', 'id') };
+    const ids: string[] = [];
+    for (const name of ['apart-1', 'apart-2']) {
+      const res = await t.call('POST', '/compute/v2.1/servers', 'member-a', { server: { name, imageRef: IMAGE_ID, flavorRef: '1', networks: 'none' }, 'os:scheduler_hints': hints }, V);
+      assert.equal(res.status, 202, res.text);
+      ids.push(str(res.body, 'server', 'id'));
+      created.push(str(res.body, 'server', 'id'));
+    }
+    for (const id of ids) await waitStatus(id, 'ACTIVE');
+    const [a = '', b = ''] = ids;
+    assert.notEqual(await hostOf(a), await hostOf(b), 'the build kept them apart');
+    for (const move of [{ migrate: null }, { 'os-migrateLive': { host: null, block_migration: false, disk_over_commit: false } }]) {
+      const res = await act(b, move, 'admin');
+      assert.equal(res.status, 400, res.text);
+      assert.equal(
+        at(res.body, 'badRequest', 'message'),
+        'No valid host was found. There are not enough hosts available. Excluded source host removed 1 of 2; ServerGroupAntiAffinityFilter removed 1 of 1.',
+      );
+    }
+    assert.equal(await status(b), 'ACTIVE');
+    assert.equal(await latestMigration(t.h.db, b), undefined, 'no migration record was kept');
+    // With its peer gone, the same migration finds the other host.
+    await t.call('DELETE', `/compute/v2.1/servers/${a}`, 'admin');
+    await cloud.waitFor('the peer to be deleted', async () => ((await getInstance(t.h.db, a)) === undefined ? true : undefined));
+    const from = await hostOf(b);
+    assert.equal((await act(b, { migrate: null }, 'admin')).status, 202);
+    await waitStatus(b, 'VERIFY_RESIZE');
+    assert.notEqual(await hostOf(b), from);
+    assert.equal((await act(b, { confirmResize: null }, 'admin')).status, 204);
+    await waitStatus(b, 'ACTIVE');
+  });
+
   it('a resize with no other host able to take it is Nova’s "No valid host" (allow_resize_to_same_host is off)', async () => {
     const id = await create();
     const src = await hostOf(id);
@@ -186,7 +221,10 @@ describe('compute API: rebuild, resize, migrations, evacuate (two fake hosts)', 
     try {
       const res = await act(id, { resize: { flavorRef: '2' } });
       assert.equal(res.status, 400);
-      assert.equal(at(res.body, 'badRequest', 'message'), 'No valid host was found. There are not enough hosts available.');
+      assert.equal(
+        at(res.body, 'badRequest', 'message'),
+        'No valid host was found. There are not enough hosts available. Excluded source host removed 1 of 2; Compute service up and enabled removed 1 of 1.',
+      );
       assert.equal(await status(id), 'ACTIVE');
       assert.equal(await latestMigration(t.h.db, id), undefined, 'no migration record was kept');
     } finally {

@@ -10,7 +10,9 @@ import { insertMigration, latestMigration, moveAllocation, updateMigration, type
 import { computeUsage, defaultQuotas, lockQuotaScope, projectQuotas } from '../../../db/repos/quotas.js';
 import type { InstanceRow, InstanceUpdate } from '../../../db/schema.js';
 import type { Db } from '../../../db/database.js';
+import { filtersFromConfig } from '../../scheduler/filters/index.js';
 import { claimMoveTarget, type MoveTarget } from '../../scheduler/move-target.js';
+import { moveRequestSpec } from '../../scheduler/placement-facts.js';
 import { parseFlavor } from '../../scheduler/request-spec.js';
 import { isServiceUp } from '../../service-status.js';
 import { TaskState, VmState, type FlavorSnapshot } from '../../states.js';
@@ -37,7 +39,6 @@ export function isMoveAction(body: unknown): boolean {
   return keys.length === 1 && MOVE_ACTIONS.has(keys[0] as string);
 }
 
-const NO_VALID_HOST = 'No valid host was found. There are not enough hosts available.';
 
 export async function moveAction(req: FastifyRequest, reply: FastifyReply, deps: ComputeDeps): Promise<unknown> {
   const key = Object.keys(req.body as object)[0] as string;
@@ -89,13 +90,23 @@ async function assertHostExists(deps: ComputeDeps, host: string, status: 'invali
   if (!(await findService(deps.db, host, 'nova-compute'))) throw new PolyvisorError(status, `Compute host ${host} could not be found.`);
 }
 
+/**
+ * Resize, cold and live migration hand the driver's disks (or memory) to the destination's
+ * driver: only a node of the source's hypervisor type can take them (an evacuation rebuilds
+ * from the image and may go wherever the image's properties allow).
+ */
+async function sourceType(deps: ComputeDeps, row: InstanceRow): Promise<{ hypervisorType?: string }> {
+  const node = row.node === null ? undefined : await getComputeNode(deps.db, row.node);
+  return node ? { hypervisorType: node.hypervisor_type } : {};
+}
+
 interface MoveSpec {
   readonly action: string;
   readonly type: MigrationType;
   readonly status: string;
   readonly task: string;
   readonly newFlavor: FlavorSnapshot;
-  readonly target: Omit<Parameters<typeof claimMoveTarget>[1], 'consumer' | 'flavor' | 'serviceDownTime'>;
+  readonly target: Omit<Parameters<typeof claimMoveTarget>[1], 'consumer' | 'flavor' | 'serviceDownTime' | 'placement'>;
   /** Quota check for a resize to a bigger flavor, inside the transaction. */
   readonly quota?: (trx: Db) => Promise<void>;
   /** Other instance fields the request changes (resize's OS-DCF:diskConfig). */
@@ -128,8 +139,14 @@ async function startMove(req: FastifyRequest, deps: ComputeDeps, row: InstanceRo
       projectId: row.project_id,
     });
     await moveAllocation(trx, row.uuid, mig.uuid);
-    const target = await claimMoveTarget(trx, { ...spec.target, consumer: row.uuid, flavor: spec.newFlavor, serviceDownTime: deps.config.DEFAULT.service_down_time });
-    if (!target) throw new InvalidInputError(NO_VALID_HOST);
+    const { config } = deps;
+    const placement = {
+      spec: await moveRequestSpec(trx, row.uuid, spec.newFlavor, config.DEFAULT.default_schedule_zone),
+      filters: filtersFromConfig(config.filter_scheduler.enabled_filters),
+      ctx: { defaultAvailabilityZone: config.DEFAULT.default_availability_zone },
+    };
+    const target = await claimMoveTarget(trx, { ...spec.target, consumer: row.uuid, flavor: spec.newFlavor, serviceDownTime: config.DEFAULT.service_down_time, placement });
+    if ('noValidHost' in target) throw new InvalidInputError(target.noValidHost);
     await updateMigration(trx, mig.id, undefined, { dest_compute: target.host, dest_node: target.node, dest_host: target.hostIp });
     // The destination rebuilds an evacuated server: it owns it from now on.
     if (spec.type === 'evacuation') await updateInstance(trx, row.uuid, {}, { host: target.host, node: target.node, driver_info: '{}' });
@@ -205,7 +222,7 @@ async function resize(req: FastifyRequest, deps: ComputeDeps, row: InstanceRow):
     status: 'pre-migrating',
     task: TaskState.RESIZE_PREP,
     newFlavor,
-    target: { excludeHosts: sameHost ? [] : [row.host as string], excludeNodes: [], capability: 'supports_migrate' },
+    target: { excludeHosts: sameHost ? [] : [row.host as string], excludeNodes: [], capability: 'supports_migrate', ...(await sourceType(deps, row)) },
     quota,
     // As Nova, the resize request's diskConfig is kept at once (a revert does not restore it).
     ...(diskConfig === undefined ? {} : { set: { auto_disk_config: diskConfig === 'AUTO' ? 1 : 0 } }),
@@ -260,7 +277,7 @@ async function migrate(req: FastifyRequest, deps: ComputeDeps, row: InstanceRow)
     status: 'pre-migrating',
     task: TaskState.RESIZE_PREP,
     newFlavor: parseFlavor(row.flavor),
-    target: { excludeHosts: [row.host as string], excludeNodes: [], capability: 'supports_migrate', ...(host !== undefined ? { host } : {}) },
+    target: { excludeHosts: [row.host as string], excludeNodes: [], capability: 'supports_migrate', ...(host !== undefined ? { host } : {}), ...(await sourceType(deps, row)) },
   });
 }
 
@@ -287,7 +304,6 @@ async function migrateLive(req: FastifyRequest, deps: ComputeDeps, row: Instance
   }
   await assertHypervisorSupports(deps, row, 'os-migrateLive');
   await assertSourceUp(deps, row);
-  const node = await getComputeNode(deps.db, row.node as string);
   await startMove(req, deps, row, LIVE_STATES, {
     action: 'live-migration',
     type: 'live-migration',
@@ -299,7 +315,7 @@ async function migrateLive(req: FastifyRequest, deps: ComputeDeps, row: Instance
       excludeNodes: [],
       capability: 'supports_live_migration',
       ...(host !== undefined ? { host, force } : {}),
-      ...(node ? { hypervisorType: node.hypervisor_type } : {}),
+      ...(await sourceType(deps, row)),
     },
   });
 }
