@@ -57,6 +57,16 @@ describe('compute API: OS-DCF:diskConfig and the same_host / different_host hint
     assert.equal(await show(row.uuid), 'MANUAL');
   });
 
+  it('refuses a resize asking AUTO when the server\'s image has automatic disk resize disabled, changing nothing', async () => {
+    const row = instance({ project_id: 'p-a', image_ref: NO_AUTO_IMAGE, host: 'cmp1', node: 'cmp1', vm_state: 'active', power_state: 1 });
+    await insertInstances(t.h.db, [row]);
+    const res = await t.call('POST', `/compute/v2.1/servers/${row.uuid}/action`, 'member-a', { resize: { flavorRef: '2', 'OS-DCF:diskConfig': 'AUTO' } });
+    assert.equal(res.status, 400, res.text);
+    assert.equal(str(res.body, 'badRequest', 'message'), `Requested image ${NO_AUTO_IMAGE} has automatic disk resize disabled.`);
+    const after = await t.h.db.selectFrom('instances').select(['task_state', 'flavor', 'auto_disk_config']).where('uuid', '=', row.uuid).executeTakeFirstOrThrow();
+    assert.deepEqual([after.task_state, JSON.parse(after.flavor).id, after.auto_disk_config], [null, '1', 0]);
+  });
+
   it('stores same_host / different_host hints as lists of server uuids and refuses anything else', async () => {
     const a = '6f1b4c1e-8a39-4e8e-9a54-1a3e7c0c2f11';
     const b = '7f1b4c1e-8a39-4e8e-9a54-1a3e7c0c2f12';

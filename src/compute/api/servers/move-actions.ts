@@ -13,7 +13,7 @@ import type { Db } from '../../../db/database.js';
 import { filtersFromConfig } from '../../scheduler/filters/index.js';
 import { claimMoveTarget, type MoveTarget } from '../../scheduler/move-target.js';
 import { moveRequestSpec } from '../../scheduler/placement-facts.js';
-import { parseFlavor } from '../../scheduler/request-spec.js';
+import { parseFlavor, parseStringMap } from '../../scheduler/request-spec.js';
 import { isServiceUp } from '../../service-status.js';
 import { TaskState, VmState, type FlavorSnapshot } from '../../states.js';
 import type { ComputeDeps } from '../deps.js';
@@ -22,6 +22,7 @@ import { callerOf } from '../request.js';
 import { actionArgs, optBool, optEnum, optString } from './action-args.js';
 import { assertHypervisorSupports } from './hypervisor-support.js';
 import { assertUnlocked, invalidState, visibleServer } from './lookup.js';
+import { diskConfigFor } from './prepare-create.js';
 
 /**
  * Moves of a server, as Nova's server actions: resize (+ confirmResize / revertResize),
@@ -194,6 +195,11 @@ async function resize(req: FastifyRequest, deps: ComputeDeps, row: InstanceRow):
   const diskConfig = optEnum(a, 'OS-DCF:diskConfig', ['AUTO', 'MANUAL']);
   assertUnlocked(req, row);
   checkState('resize', row, RESIZE_STATES);
+  if (diskConfig === 'AUTO' && row.image_ref !== null) {
+    // As Nova: the server's image (deleted or not) may forbid automatic disk resize.
+    const image = await deps.db.selectFrom('images').select('properties').where('id', '=', row.image_ref).executeTakeFirst();
+    diskConfigFor(diskConfig, row.image_ref, image ? parseStringMap(image.properties)['auto_disk_config'] : undefined);
+  }
   const oldFlavor = parseFlavor(row.flavor);
   const newFlavor = await flavorSnapshot(deps, req, String(ref));
   if (newFlavor.id === oldFlavor.id) throw new InvalidInputError('When resizing, instances must change flavor!');
