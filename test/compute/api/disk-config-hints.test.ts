@@ -64,7 +64,7 @@ describe('compute API: OS-DCF:diskConfig and the same_host / different_host hint
     assert.equal(res.status, 400, res.text);
     assert.equal(str(res.body, 'badRequest', 'message'), `Requested image ${NO_AUTO_IMAGE} has automatic disk resize disabled.`);
     const after = await t.h.db.selectFrom('instances').select(['task_state', 'flavor', 'auto_disk_config']).where('uuid', '=', row.uuid).executeTakeFirstOrThrow();
-    assert.deepEqual([after.task_state, JSON.parse(after.flavor).id, after.auto_disk_config], [null, '1', 0]);
+    assert.deepEqual([after.task_state, (JSON.parse(after.flavor) as { id: string }).id, after.auto_disk_config], [null, '1', 0]);
   });
 
   it('stores same_host / different_host hints as lists of server uuids and refuses anything else', async () => {
