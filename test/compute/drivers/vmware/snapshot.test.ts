@@ -100,6 +100,7 @@ describe('VMware driver snapshot (createImage / createBackup / shelve) against v
       [1, 1, 1, 1, 1, 1],
       'one property read, one call per step',
     );
+    assert.equal(calls, 14, 'the figure the driver README states: 2 calls + 4 tasks × (start, ModifyListView, WaitForUpdatesEx)');
     assert.equal(snap.diskFormat, 'vmdk');
     assert.equal(snap.containerFormat, 'bare');
     assert.deepEqual(snap.properties, { vmware_disktype: 'preallocated', vmware_adaptertype: 'lsiLogic', vmware_ostype: 'otherGuest64', hypervisor_type: 'vmware' });
