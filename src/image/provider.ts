@@ -28,7 +28,8 @@ export function createImageProvider(db: Db, store: ImageStore, options: { varian
      * A snapshot's bits for the image the Compute API created (queued): saving while they
      * stream into the store, then active with size and checksums, as an upload through the
      * Image API would leave it. The bits come from a hypervisor, not a user, so no content
-     * inspector runs. A failure puts the image back to queued with nothing stored.
+     * inspector runs. The driver's `properties` are set over the image's. A failure puts the
+     * image back to queued with nothing stored.
      */
     async upload(imageId, data, formats, signal) {
       // 'saving' too: an upload interrupted by a restart of its agent is done again (only that agent writes this image).
@@ -41,8 +42,12 @@ export function createImageProvider(db: Db, store: ImageStore, options: { varian
         await updateImage(db, imageId, ['saving'], { status: 'queued' });
         throw err;
       }
+      // The driver's properties describe these bits: they replace inherited ones (a base
+      // image's vmware_disktype=streamOptimized must not survive into a flat snapshot).
+      const properties = formats.properties === undefined ? undefined : JSON.stringify({ ...(JSON.parse(claimed.properties) as Record<string, unknown>), ...formats.properties });
       const done = await updateImage(db, imageId, ['saving'], {
         status: 'active',
+        ...(properties === undefined ? {} : { properties }),
         size: result.size,
         virtual_size: formats.diskFormat === 'raw' ? result.size : null,
         checksum: result.md5,

@@ -176,6 +176,11 @@ export interface SnapshotData {
   readonly data: Readable;
   readonly diskFormat: string;
   readonly containerFormat: string;
+  /**
+   * Image properties that describe these bits (e.g. vmware_disktype, vmware_adaptertype):
+   * they replace what the image inherited from the server's base image. Absent: none.
+   */
+  readonly properties?: Readonly<Record<string, string>>;
   /** Removes what the driver staged for the stream (a temporary file); called after the upload, success or not. */
   release(): Promise<void>;
 }
@@ -247,9 +252,10 @@ export interface ImageProvider {
   get(imageId: string, signal: AbortSignal): Promise<ImageSource>;
   /**
    * Optional (snapshots): stores `data` as the bits of a queued image the Compute API
-   * created, and makes it active with the given formats. Throws when the image is gone.
+   * created, and makes it active with the given formats (and `properties` set over the
+   * ones it has). Throws when the image is gone.
    */
-  upload?(imageId: string, data: Readable, formats: { diskFormat: string; containerFormat: string }, signal: AbortSignal): Promise<void>;
+  upload?(imageId: string, data: Readable, formats: { diskFormat: string; containerFormat: string; properties?: Readonly<Record<string, string>> }, signal: AbortSignal): Promise<void>;
   /** Optional: deletes an image and its bits (backup rotation, a used shelved snapshot); succeeds when it is gone. */
   remove?(imageId: string): Promise<void>;
 }

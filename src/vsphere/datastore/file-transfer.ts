@@ -94,6 +94,36 @@ export class DatastoreFiles {
     }
   }
 
+  /**
+   * Opens a file for reading as a stream (the HTTP response itself: backpressure reaches the
+   * server, memory stays constant), with its length when the server says it. Destroying the
+   * stream, or the signal, ends the request.
+   */
+  async open(loc: DatastoreLocation, options: Pick<TransferOptions, 'signal'> = {}): Promise<{ stream: Readable; size: number | undefined }> {
+    const { req, response } = this.transport.open({
+      method: 'GET',
+      path: folderUrlPath(loc),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    req.end();
+    let res;
+    try {
+      res = await response;
+    } catch (err) {
+      throw this.transport.transportError(err, 'datastore download');
+    }
+    if (res.statusCode === 404) {
+      res.resume();
+      throw new DatastoreFileNotFoundError(loc);
+    }
+    if (res.statusCode !== 200) {
+      res.resume();
+      throw new VsphereTransportError(`download of [${loc.datastore}] ${loc.path} failed: HTTP ${res.statusCode ?? 0}`, { retryable: false, sent: true });
+    }
+    const lengthHeader = res.headers['content-length'];
+    return { stream: res, size: lengthHeader === undefined ? undefined : Number(lengthHeader) };
+  }
+
   /** Downloads into `dest` (a stream, or a local file path); returns the bytes written. */
   async download(loc: DatastoreLocation, dest: Writable | string, options: TransferOptions = {}): Promise<number> {
     const { req, response } = this.transport.open({

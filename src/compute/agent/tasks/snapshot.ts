@@ -39,7 +39,11 @@ export async function uploadSnapshot(
   const snap = await driver.snapshot(instanceRef(row), signal);
   try {
     if (!(await step(states.uploading))) throw new TaskChanged();
-    await images.upload(imageId, snap.data, { diskFormat: snap.diskFormat, containerFormat: snap.containerFormat }, signal);
+    await images.upload(imageId, snap.data, {
+      diskFormat: snap.diskFormat,
+      containerFormat: snap.containerFormat,
+      ...(snap.properties === undefined ? {} : { properties: snap.properties }),
+    }, signal);
   } finally {
     snap.data.destroy();
     await snap.release();

@@ -25,6 +25,8 @@ export interface VmwareDriverOptions {
   readonly useLinkedClone: boolean;
   /** `<cache_prefix><subdirectory_name>`: the image cache folder on each datastore. */
   readonly cacheFolder: string;
+  /** `<cache_prefix>vmware_temp`: where snapshots stage their disk copies on a datastore (default vmware_temp). */
+  readonly tempFolder?: string;
   /** Port group of instance NICs: [vmware] integration_bridge, else [DEFAULT] flat_network_bridge. */
   readonly portGroup: string;
   /** [DEFAULT] vlan_interface: the vSwitch uplink where VLAN port groups are created. */
@@ -97,6 +99,7 @@ export function vmwareOptionsFromConfig(config: Config): VmwareDriverOptions {
     maximumObjects: v.maximum_objects,
     useLinkedClone: v.use_linked_clone,
     cacheFolder: `${v.cache_prefix ?? ''}${subdir}`,
+    tempFolder: `${v.cache_prefix ?? ''}vmware_temp`,
     portGroup: v.integration_bridge ?? d.flat_network_bridge,
     vlanInterface: d.vlan_interface,
     vlanNetworks: parseVlanNetworks(v.vlan_network),

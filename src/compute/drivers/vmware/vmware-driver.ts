@@ -3,7 +3,7 @@ import { silentLogger, type Logger } from '../../../log.js';
 import {
   DriverError, UnsupportedOperationError,
   type ComputeDriver, type DriverCapabilities, type ImageCacheAgeingReport, type ImageSource, type InstanceRef, type InstanceSpec,
-  type InstanceState, type NodeResources, type SpawnHooks, type SpawnResult, type VncConsole,
+  type InstanceState, type NodeResources, type SnapshotData, type SpawnHooks, type SpawnResult, type VncConsole,
 } from '../driver.js';
 import { PowerState } from '../../states.js';
 import { ageImageCache } from './cache-ageing.js';
@@ -16,6 +16,7 @@ import * as power from './power.js';
 import { listInstanceStates, powerStateOf, startupScan } from './power-sync.js';
 import { ProjectFolders } from './project-folder.js';
 import { HYPERVISOR_TYPE, nodeResources } from './resources.js';
+import { snapshot } from './snapshot.js';
 import { spawn } from './spawn.js';
 import { checkDatastores, checkPrivileges, checkVersion, connectError, selectTargets } from './startup-checks.js';
 import { readTopology, type ComputeTarget } from './topology.js';
@@ -156,6 +157,11 @@ export class VmwareDriver implements ComputeDriver {
 
   listInstanceStates(signal: AbortSignal): Promise<Map<string, InstanceState>> {
     return listInstanceStates(this.#context(), signal);
+  }
+
+  /** createImage / createBackup / shelve: the root disk through a vSphere snapshot and a disk copy (snapshot.ts). */
+  snapshot(instance: InstanceRef, signal: AbortSignal): Promise<SnapshotData> {
+    return snapshot(this.#context(), instance, signal);
   }
 
   getVncConsole(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole> {
