@@ -43,11 +43,14 @@ export function createImageProvider(db: Db, store: ImageStore, options: { varian
         throw err;
       }
       // The driver's properties describe these bits: they replace inherited ones (a base
-      // image's vmware_disktype=streamOptimized must not survive into a flat snapshot).
-      const properties = formats.properties === undefined ? undefined : JSON.stringify({ ...(JSON.parse(claimed.properties) as Record<string, unknown>), ...formats.properties });
+      // image's vmware_disktype=streamOptimized must not survive into a flat snapshot), and
+      // bits that are no VMDK (a libvirt qcow2) have no vmware_disktype at all.
+      const inherited = JSON.parse(claimed.properties) as Record<string, unknown>;
+      if (formats.diskFormat !== 'vmdk') delete inherited['vmware_disktype'];
+      const properties = JSON.stringify({ ...inherited, ...formats.properties });
       const done = await updateImage(db, imageId, ['saving'], {
         status: 'active',
-        ...(properties === undefined ? {} : { properties }),
+        properties,
         size: result.size,
         virtual_size: formats.diskFormat === 'raw' ? result.size : null,
         checksum: result.md5,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
 import { createImageProvider } from '../../src/image/index.js';
@@ -35,5 +36,24 @@ describe('image provider for the compute agent', () => {
       assert.match(err.message, /stored as qcow2; the driver asked for vhdx, which cannot be made from it/);
       return true;
     });
+  });
+
+  it('a snapshot upload keeps inherited properties but drops or replaces those that describe another disk', async () => {
+    const provider = createImageProvider(h.handle.db, new FileImageStore(h.storeDir));
+    const signal = AbortSignal.timeout(10_000);
+    const inherited = { vmware_disktype: 'streamOptimized', vmware_adaptertype: 'ide', os_distro: 'debian' };
+    const queued = async () => String((await h.create('member-a', { name: 'snap', ...inherited }))['id']);
+    const props = async (id: string) => (await h.call('member-a', 'GET', `/image/v2/images/${id}`)).json<Record<string, unknown>>();
+
+    const qcow2 = await queued();
+    await provider.upload?.(qcow2, Readable.from([Buffer.from('qcow2 snapshot')]), { diskFormat: 'qcow2', containerFormat: 'bare' }, signal);
+    const a = await props(qcow2);
+    assert.deepEqual([a['status'], a['disk_format'], a['vmware_disktype'], a['vmware_adaptertype'], a['os_distro']], ['active', 'qcow2', undefined, 'ide', 'debian']);
+
+    const vmdk = await queued();
+    const driverProps = { vmware_disktype: 'preallocated', vmware_adaptertype: 'lsiLogic' };
+    await provider.upload?.(vmdk, Readable.from([Buffer.from('flat extent')]), { diskFormat: 'vmdk', containerFormat: 'bare', properties: driverProps }, signal);
+    const b = await props(vmdk);
+    assert.deepEqual([b['disk_format'], b['vmware_disktype'], b['vmware_adaptertype'], b['os_distro']], ['vmdk', 'preallocated', 'lsiLogic', 'debian']);
   });
 });

@@ -172,7 +172,6 @@ export async function snapshot(ctx: VmwareContext, instance: InstanceRef, signal
         vmware_disktype: 'preallocated',
         vmware_adaptertype: root.adapterType,
         vmware_ostype: guestId,
-        hypervisor_type: 'vmware',
       },
       release: async () => {
         if (released) return;

@@ -113,8 +113,8 @@ describe('compute API on VMware: createImage, shelve and unshelve (vcsim)', () =
     const p = await props(imageId);
     assert.deepEqual(
       [p['vmware_disktype'], p['vmware_adaptertype'], p['vmware_ostype'], p['hypervisor_type'], p['image_type'], p['instance_uuid'], p['base_image_ref']],
-      ['preallocated', 'busLogic', 'debian10_64Guest', 'vmware', 'snapshot', uuid, IMAGE_ID],
-      'the inherited vmware_disktype=streamOptimized does not survive: the snapshot is a flat extent',
+      ['preallocated', 'busLogic', 'debian10_64Guest', undefined, 'snapshot', uuid, IMAGE_ID],
+      'the inherited vmware_disktype=streamOptimized does not survive (the snapshot is a flat extent), and no hypervisor_type ties it to VMware',
     );
     assert.equal((await driver.getInstanceState({ uuid, node: row.node ?? '', driverInfo: JSON.parse(row.driver_info ?? '{}') as Record<string, unknown> }, AbortSignal.timeout(10_000))).powerState, PowerState.RUNNING, 'still running');
     assert.deepEqual(tempLeft(), [], 'no temporary folder is left on the datastore');

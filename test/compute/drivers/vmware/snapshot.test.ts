@@ -103,7 +103,7 @@ describe('VMware driver snapshot (createImage / createBackup / shelve) against v
     assert.equal(calls, 14, 'the figure the driver README states: 2 calls + 4 tasks × (start, ModifyListView, WaitForUpdatesEx)');
     assert.equal(snap.diskFormat, 'vmdk');
     assert.equal(snap.containerFormat, 'bare');
-    assert.deepEqual(snap.properties, { vmware_disktype: 'preallocated', vmware_adaptertype: 'lsiLogic', vmware_ostype: 'otherGuest64', hypervisor_type: 'vmware' });
+    assert.deepEqual(snap.properties, { vmware_disktype: 'preallocated', vmware_adaptertype: 'lsiLogic', vmware_ostype: 'otherGuest64' });
     assert.equal(await powerState(ref), 'poweredOn', 'the VM ran on through the snapshot');
     assert.deepEqual(await snapshotState(full, ref), { tree: undefined, layout: [] }, 'no vSphere snapshot is left on the VM');
     assert.deepEqual(vmsnFiles(ref), [], 'no snapshot file is left in the VM folder');
