@@ -37,6 +37,8 @@ export const TaskState = {
   PAUSING: 'pausing',
   UNPAUSING: 'unpausing',
   DELETING: 'deleting',
+  SOFT_DELETING: 'soft-deleting',
+  RESTORING: 'restoring',
   IMAGE_SNAPSHOT: 'image_snapshot',
   MIGRATING: 'migrating',
   RESIZE_PREP: 'resize_prep',

@@ -39,7 +39,10 @@ export const SCHEMA = {
       { min: -1 },
     ),
     shelved_poll_interval: opt.int(3600, 'Seconds between checks for shelved servers to offload (with shelved_offload_time > 0); <= 0 disables.', { min: -1 }),
-    reclaim_instance_interval: opt.int(0, 'Accepted for compatibility; soft delete is not supported.', { ignoredBecause: 'soft delete is not supported: deletes are immediate' }),
+    reclaim_instance_interval: opt.int(
+      0,
+      'Seconds a deleted server stays SOFT_DELETED (powered off, its resources kept; `openstack server restore` brings it back, forceDelete deletes it now) before its compute host deletes it; 0 or less (Nova\'s default) deletes at once.',
+    ),
     flat_network_bridge: opt.str('br100', 'Bridge (VMware: port group) for flat networking.'),
     vlan_interface: opt.strOrNull('Physical interface (VMware: vSwitch uplink) for VLAN networks.'),
     libvirt_type: opt.strOrNull('Deprecated name of [libvirt] virt_type (kvm or qemu).'),

@@ -14,6 +14,7 @@ import { syncPowerStates } from './power-sync.js';
 import { recover } from './recovery.js';
 import { reportResources } from './resource-tracker.js';
 import { TaskLoop } from './task-loop.js';
+import { reclaimSoftDeleted } from './soft-delete-reclaim.js';
 import { confirmOldResizes } from './unconfirmed-resizes.js';
 
 export interface ComputeAgentDeps {
@@ -39,6 +40,8 @@ export interface ComputeAgent {
   syncPowerStates(): Promise<number>;
   /** Confirms resizes older than [DEFAULT] resize_confirm_window now (also periodic); returns how many. */
   confirmOldResizes(nowMs?: number): Promise<number>;
+  /** Deletes servers SOFT_DELETED longer than [DEFAULT] reclaim_instance_interval now (also periodic); returns how many. */
+  reclaimSoftDeleted(nowMs?: number): Promise<number>;
   /** One image-cache ageing pass now; undefined when the driver keeps no image cache. */
   ageImageCache(): Promise<ImageCacheAgeingReport | undefined>;
 }
@@ -117,6 +120,12 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
       if (config.DEFAULT.resize_confirm_window > 0) {
         periodic('resize auto-confirm', config.DEFAULT.report_interval, () => confirmOldResizes(ctx, config.DEFAULT.resize_confirm_window));
       }
+      if (config.DEFAULT.reclaim_instance_interval > 0) {
+        // Nova checks every reclaim_instance_interval; at most a minute here, so a server goes close to its time.
+        periodic('soft delete reclaim', Math.min(config.DEFAULT.reclaim_instance_interval, 60), async () => {
+          if ((await reclaimSoftDeleted(ctx)) > 0) loop.wake();
+        });
+      }
       periodic('task scan', deps.scanIntervalSeconds ?? config.DEFAULT.report_interval, async () => loop.wake());
       loop.wake();
       logger.info('compute agent started');
@@ -138,5 +147,10 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
     },
     ageImageCache: () => ageImageCache(ctx),
     confirmOldResizes: (nowMs?: number) => confirmOldResizes(ctx, config.DEFAULT.resize_confirm_window, nowMs),
+    reclaimSoftDeleted: async (nowMs?: number) => {
+      const n = await reclaimSoftDeleted(ctx, nowMs);
+      if (n > 0) loop.wake();
+      return n;
+    },
   };
 }

@@ -1,5 +1,6 @@
 import { addInstanceFault, updateInstance } from '../../../db/repos/instances.js';
-import type { InstanceRow } from '../../../db/schema.js';
+import type { InstanceRow, InstanceUpdate } from '../../../db/schema.js';
+import { now } from '../../../db/time.js';
 import { UnsupportedOperationError, type ComputeDriver, type InstanceRef } from '../../drivers/driver.js';
 import { PowerState, TaskState, VmState } from '../../states.js';
 import type { AgentContext } from '../context.js';
@@ -15,6 +16,8 @@ export interface PowerTask {
   run(driver: ComputeDriver, ref: InstanceRef, signal: AbortSignal): Promise<void>;
   readonly vmState: VmState;
   readonly powerState: PowerState;
+  /** Other fields the success sets (soft delete's terminated_at: the reclaim clock starts). */
+  readonly also?: () => Pick<InstanceUpdate, 'terminated_at'>;
 }
 
 const reboot = (kind: 'SOFT' | 'HARD'): PowerTask => ({
@@ -45,6 +48,24 @@ export const POWER_TASKS: Readonly<Record<string, PowerTask>> = {
   [TaskState.REBOOT_STARTED_HARD]: reboot('HARD'),
   [TaskState.SUSPENDING]: { action: 'suspend', event: 'compute_suspend_instance', run: (d, r, s) => d.suspend(r, s), vmState: VmState.SUSPENDED, powerState: PowerState.SUSPENDED },
   [TaskState.RESUMING]: { action: 'resume', event: 'compute_resume_instance', run: (d, r, s) => d.resume(r, s), vmState: VmState.ACTIVE, powerState: PowerState.RUNNING },
+  // Soft delete ([DEFAULT] reclaim_instance_interval > 0): powered off at once, as Nova's
+  // soft_delete falls back to a plain power off; restore powers it on again.
+  [TaskState.SOFT_DELETING]: {
+    action: 'delete',
+    event: 'compute_soft_delete_instance',
+    run: (d, r, s) => d.powerOff(r, { timeoutSeconds: 0 }, s),
+    vmState: VmState.SOFT_DELETED,
+    powerState: PowerState.SHUTDOWN,
+    also: () => ({ terminated_at: now() }),
+  },
+  [TaskState.RESTORING]: {
+    action: 'restore',
+    event: 'compute_restore_instance',
+    run: (d, r, s) => d.powerOn(r, s),
+    vmState: VmState.ACTIVE,
+    powerState: PowerState.RUNNING,
+    also: () => ({ terminated_at: null }),
+  },
   [TaskState.PAUSING]: {
     action: 'pause',
     event: 'compute_pause_instance',
@@ -84,7 +105,7 @@ export async function runPowerTask(ctx: AgentContext, row: InstanceRow, task: Po
   }
   // The event first: whoever sees the new state also sees the finished event.
   await event.finish('Success');
-  const done = await updateInstance(db, row.uuid, { taskState, host }, { vm_state: task.vmState, power_state: task.powerState, task_state: null });
+  const done = await updateInstance(db, row.uuid, { taskState, host }, { vm_state: task.vmState, power_state: task.powerState, task_state: null, ...task.also?.() });
   // A VM powered on again may run on another host of the cluster: its console moved with it.
   if (done && task.powerState === PowerState.RUNNING) await refreshConsole(ctx, ref);
 }

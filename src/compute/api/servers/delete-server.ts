@@ -13,13 +13,24 @@ import { assertUnlocked } from './lookup.js';
 /** Every task state but 'deleting': Nova lets a delete interrupt anything, a build included. */
 const INTERRUPTIBLE: readonly (string | null)[] = [null, ...Object.values(TaskState).filter((t) => t !== TaskState.DELETING)];
 
+/** What a soft delete may start from: a launched server at rest on its host (a failed, resized or shelved one is deleted at once). */
+const SOFT_DELETABLE: readonly string[] = [VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED, VmState.RESCUED];
+
 /**
- * Deletes a server. One that never reached a host is deleted here, at once (with any
- * allocation the scheduler claimed); otherwise the owning agent is asked to destroy
- * it (task_state 'deleting'). A second delete while one is running changes nothing.
+ * Deletes a server. With [DEFAULT] reclaim_instance_interval > 0 a launched server at rest
+ * is soft-deleted instead (unless `force`, Nova's forceDelete): its agent powers it off and
+ * it stays SOFT_DELETED, restorable, until the interval has passed; a second delete of a
+ * SOFT_DELETED server changes nothing. Otherwise a server that never reached a host is
+ * deleted here, at once (with any allocation the scheduler claimed), and a placed one's
+ * agent is asked to destroy it (task_state 'deleting'). A second delete while one is
+ * running changes nothing.
  */
-export async function deleteServer(deps: ComputeDeps, req: FastifyRequest, initial: InstanceRow): Promise<void> {
+export async function deleteServer(deps: ComputeDeps, req: FastifyRequest, initial: InstanceRow, options: { force?: boolean } = {}): Promise<void> {
   assertUnlocked(req, initial);
+  if (options.force !== true && deps.config.DEFAULT.reclaim_instance_interval > 0) {
+    if (initial.vm_state === VmState.SOFT_DELETED && initial.task_state === null) return;
+    if (await softDelete(deps, req, initial)) return;
+  }
   // A shelved server's snapshot goes with it, as in Nova. (The API has no image store: the
   // image is deleted in the catalogue; its bits stay until the store is swept.)
   const shelvedImage = (await getSystemMetadata(deps.db, initial.uuid))['shelved_image_id'];
@@ -61,4 +72,19 @@ export async function deleteServer(deps: ComputeDeps, req: FastifyRequest, initi
     }
     row = await getInstance(deps.db, initial.uuid);
   }
+}
+
+/** Nova's soft_delete: true when the server was handed to its agent to power off (task 'soft-deleting'). */
+async function softDelete(deps: ComputeDeps, req: FastifyRequest, row: InstanceRow): Promise<boolean> {
+  const host = row.host;
+  if (host === null || row.launched_at === null || row.task_state !== null || !SOFT_DELETABLE.includes(row.vm_state)) return false;
+  const ctx = callerOf(req);
+  const done = await deps.db.transaction().execute(async (trx) => {
+    const marked = await updateInstance(trx, row.uuid, { host, vmState: SOFT_DELETABLE, taskState: null }, { task_state: TaskState.SOFT_DELETING });
+    if (!marked) return false;
+    await startInstanceAction(trx, { instanceUuid: row.uuid, action: 'delete', requestId: req.id, userId: ctx.userId, projectId: ctx.projectId ?? row.project_id });
+    return true;
+  });
+  if (done) await deps.bus.notify('instances', host);
+  return done;
 }

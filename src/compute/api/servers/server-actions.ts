@@ -8,6 +8,7 @@ import type { ComputeDeps } from '../deps.js';
 import { callerOf } from '../request.js';
 import { atLeast, versionOf, versionString } from '../microversion.js';
 import { consoleAction, isConsoleAction } from './console-actions.js';
+import { deleteServer } from './delete-server.js';
 import { guestAction, guestActionOf } from './guest-actions.js';
 import { assertHypervisorSupports } from './hypervisor-support.js';
 import { assertUnlocked, invalidState, visibleServer } from './lookup.js';
@@ -47,6 +48,8 @@ const RULES: Readonly<Record<string, ActionRule>> = {
   resume: { name: 'resume', vmStates: [VmState.SUSPENDED], taskStates: [null], newTask: TaskState.RESUMING },
   pause: { name: 'pause', vmStates: [VmState.ACTIVE], taskStates: [null], newTask: TaskState.PAUSING },
   unpause: { name: 'unpause', vmStates: [VmState.PAUSED], taskStates: [null], newTask: TaskState.UNPAUSING },
+  // os-deferred-delete: a SOFT_DELETED server ([DEFAULT] reclaim_instance_interval > 0) powered on again.
+  restore: { name: 'restore', vmStates: [VmState.SOFT_DELETED], taskStates: [null], newTask: TaskState.RESTORING },
 };
 const SOFT_REBOOT: ActionRule = { name: 'reboot', vmStates: [VmState.ACTIVE], taskStates: [null], newTask: TaskState.REBOOTING };
 const HARD_REBOOT: ActionRule = {
@@ -57,7 +60,7 @@ const HARD_REBOOT: ActionRule = {
 };
 
 /** Actions whose body is null or an empty object. */
-const NO_ARGUMENT = new Set([...Object.keys(RULES), 'lock', 'unlock', 'restore']);
+const NO_ARGUMENT = new Set([...Object.keys(RULES), 'lock', 'unlock', 'forceDelete']);
 const REBOOT_TYPES = new Set(['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -116,10 +119,11 @@ export function serverActionRoutes(app: FastifyInstance, deps: ComputeDeps): voi
     const lockReason = lockReasonOf(req);
     const { key, rule } = lockReason === undefined ? parseAction(req.body) : { key: 'lock', rule: undefined };
     requireWriter(ctx, `os_compute_api:os-${key}`);
-    // Deletes are immediate ([DEFAULT] reclaim_instance_interval = 0), so no server is ever
-    // SOFT_DELETED and restore always meets Nova's state check's 409.
-    if (key === 'restore') throw invalidState('restore', row, 'vm_state');
-    if (key === 'lock' || key === 'unlock') await setLock(deps, req, row, key === 'lock', lockReason ?? null);
+    if (key === 'forceDelete') {
+      // Nova's force_delete: any vm_state (a SOFT_DELETED server's or not), no task running; never soft.
+      if (row.task_state !== null) throw invalidState('forceDelete', row, 'task_state');
+      await deleteServer(deps, req, row, { force: true });
+    } else if (key === 'lock' || key === 'unlock') await setLock(deps, req, row, key === 'lock', lockReason ?? null);
     else if (rule) await runAction(deps, req, row, rule);
     return reply.status(202).send();
   });

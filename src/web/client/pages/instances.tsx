@@ -26,6 +26,8 @@ export const ACTIONS: readonly ActionDef[] = [
   { key: 'resume', label: 'Resume', body: { resume: null }, allowed: (s) => s === 'SUSPENDED' },
   { key: 'pause', label: 'Pause', body: { pause: null }, allowed: (s) => s === 'ACTIVE' },
   { key: 'unpause', label: 'Unpause', body: { unpause: null }, allowed: (s) => s === 'PAUSED' },
+  // Only reachable with [DEFAULT] reclaim_instance_interval > 0 (soft delete).
+  { key: 'restore', label: 'Restore', body: { restore: null }, allowed: (s) => s === 'SOFT_DELETED' },
 ];
 
 /** An action may start only when no other task is running (hard reboot aside, as in Nova). */
