@@ -6,7 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { diskSizes, pyvmomiVm, type PyVmPlacement } from '../compute/drivers/vmware/pyvmomi-vm.js';
 import { ImageFixtures } from '../image/formats/fixtures.js';
+import { startCompute, type ComputeProcess } from '../support/polyvisor-compute.js';
 import { eventually, startPolyvisor, type PolyvisorProcess } from '../support/polyvisor-process.js';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { startTestVcsim, type TestVcsim } from '../vsphere/vcsim-harness.js';
 import { vmwareConf } from './vmware-support.js';
 
@@ -145,5 +147,98 @@ describe('VMware resize end to end: openstack CLI on polyvisor serve with vcsim 
     assert.ok(resize);
     const detail = await pv.openstack(['server', 'event', 'show', s.id, resize['Request ID'], '-f', 'json']);
     assert.match(detail, /Unable to shrink disk: the root disk is 3 GB and flavor v\.small has 1 GB/);
+  });
+});
+
+/** The seeds' [vmware] block for ONE cluster of the vcsim (a compute service per cluster). */
+function oneClusterConf(sim: TestVcsim, cluster: string): string {
+  const url = new URL(sim.url);
+  return `
+[DEFAULT]
+compute_driver = vmwareapi.VMwareVCDriver
+reserved_host_memory_mb = 0
+flat_network_bridge = VM Network
+
+[vmware]
+host_ip = ${url.hostname}
+host_port = ${url.port}
+host_username = ${sim.username}
+host_password = ${sim.password}
+${sim.caFile === undefined ? 'insecure = True' : `ca_file = ${sim.caFile}`}
+cluster_name = ${cluster}
+`;
+}
+
+/**
+ * Cold and live migration need another compute host (the API never picks the source host for
+ * them, as Nova): two compute services on one vCenter, one cluster each — `polyvisor serve`
+ * (host e2e-host, DC0_C0) and `polyvisor compute` (host vc-c1, DC0_C1) sharing PostgreSQL.
+ */
+describe('VMware cold and live migration end to end: two compute services, one cluster each', () => {
+  const fx = new ImageFixtures();
+  let pg: TestPostgres;
+  let sim: TestVcsim;
+  let pv: PolyvisorProcess;
+  let c1: ComputeProcess;
+  const clusterOf = async (uuid: string): Promise<string | null> => {
+    const p = await pyvmomiVm(sim, uuid);
+    assert.ok(p, `pyVmomi sees the VM of server ${uuid}`);
+    assert.equal(p.pool, p.hostCluster, 'the VM runs on a host of the cluster whose pool holds it');
+    return p.pool;
+  };
+  const HOST_OF: Readonly<Record<string, string>> = { DC0_C0: 'e2e-host', DC0_C1: 'vc-c1' };
+
+  before(async () => {
+    [pg, sim] = await Promise.all([startPostgres(), startTestVcsim({ clusters: 2, hostsPerCluster: 2 })]);
+    const databaseUrl = await pg.createDatabase();
+    pv = await startPolyvisor({ databaseUrl, conf: `${oneClusterConf(sim, 'DC0_C0')}\n[quota]\ninstances = -1\ncores = -1\nram = -1\n` });
+    c1 = await startCompute({ host: 'vc-c1', databaseUrl, conf: `${oneClusterConf(sim, 'DC0_C1')}\n[glance_store]\nfilesystem_store_datadir = ${join(pv.stateDir, 'images')}\n` });
+    await eventually(async () => ((await pv.openstackJson<unknown[]>(['hypervisor', 'list'])).length === 2 ? true : undefined), 'two hypervisors');
+    fx.raw('disk.raw', 4 * MiB);
+    fx.qemuImg('convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=monolithicFlat,adapter_type=lsilogic', 'disk.raw', 'disk.vmdk');
+    await pv.openstack(['image', 'create', '--disk-format', 'vmdk', '--container-format', 'bare', '--property', 'vmware_adaptertype=lsiLogic', '--property', 'vmware_disktype=preallocated', '--file', fx.path('disk-flat.vmdk'), 'flat']);
+    await pv.openstack(['flavor', 'create', '--vcpus', '1', '--ram', '256', '--disk', '1', 'v.small']);
+  });
+  after(async () => {
+    await c1?.stop();
+    await pv?.stop();
+    await sim?.stop();
+    await pg?.stop();
+    fx.close();
+  });
+
+  it('live migration (vMotion) to the other service\'s cluster, then a cold migration back with confirm', async () => {
+    const created = await pv.openstackJson<Server>(['server', 'create', '--image', 'flat', '--flavor', 'v.small', '--wait', 'traveller']);
+    assert.equal(created.status, 'ACTIVE');
+    const home = await clusterOf(created.id);
+    assert.ok(home !== null && HOST_OF[home] !== undefined, String(home));
+    assert.equal((await pv.openstackJson<Server>(['server', 'show', created.id]))['OS-EXT-SRV-ATTR:host'], HOST_OF[home]);
+
+    await pv.openstack(['server', 'migrate', '--live-migration', '--wait', created.id]);
+    const live = await pv.openstackJson<Server>(['server', 'show', created.id]);
+    assert.equal(live.status, 'ACTIVE');
+    const away = await clusterOf(created.id);
+    assert.notEqual(away, home, 'vMotion moved the VM to the other cluster');
+    assert.equal(live['OS-EXT-SRV-ATTR:host'], HOST_OF[away ?? '']);
+    assert.equal((await pyvmomiVm(sim, created.id))?.powerState, 'poweredOn');
+
+    await pv.openstack(['server', 'migrate', '--wait', created.id]);
+    const cold = await pv.openstackJson<Server>(['server', 'show', created.id]);
+    assert.equal(cold.status, 'VERIFY_RESIZE');
+    assert.equal(await clusterOf(created.id), home, 'the cold migration relocated the VM back');
+    await pv.openstack(['server', 'resize', 'confirm', created.id]);
+    const migrations = await eventually(async () => {
+      const listed = await pv.openstackJson<{ Status: string; Type?: string; 'Migration Type'?: string }[]>(['server', 'migration', 'list', '--server', created.id]);
+      return listed.some((m) => m.Status === 'confirmed') ? listed : undefined;
+    }, 'the cold migration confirmed');
+    assert.deepEqual(migrations.map((m) => m.Status).sort(), ['completed', 'confirmed']);
+    const back = await eventually(async () => {
+      const s = await pv.openstackJson<Server>(['server', 'show', created.id]);
+      return s.status === 'ACTIVE' ? s : undefined;
+    }, 'ACTIVE after the confirm');
+    assert.equal(back['OS-EXT-SRV-ATTR:host'], HOST_OF[home]);
+    const vm = await pyvmomiVm(sim, created.id);
+    assert.equal(vm?.powerState, 'poweredOn');
+    assert.equal(vm?.extraConfig['polyvisor.move'] ?? '', '');
   });
 });
