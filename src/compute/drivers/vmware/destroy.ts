@@ -1,16 +1,22 @@
 import { isFault, type VirtualMachine } from '../../../vsphere/index.js';
 import type { InstanceRef } from '../driver.js';
 import { driverFailure, stepOpId, type VmwareContext } from './context.js';
+import { holdForRevert } from './move-release.js';
 import { findVm, searchVm } from './vm-lookup.js';
 
 /**
  * Destroys an instance: power off, Destroy_Task (which deletes the VM's files), then its
- * datastore folder if anything is left there. Succeeds when the VM is already gone.
+ * datastore folder if anything is left there. Succeeds when the VM is already gone. A VM a
+ * finished resize holds for a revert is only released (see move-release.ts).
  */
 export async function destroy(ctx: VmwareContext, instance: InstanceRef, signal: AbortSignal): Promise<void> {
   let step = 'looking up the VM';
   const opId = stepOpId(instance.uuid, 'destroy');
   try {
+    if (instance.driverInfo['movePending'] === true) {
+      step = 'releasing the resized VM';
+      if (await holdForRevert(ctx, instance, signal)) return;
+    }
     let vm = await findVm(ctx, instance, signal);
     if (vm !== undefined && !(await removeVm(vm, signal, opId, (s) => (step = s)))) {
       // The stored moref was stale: look for the VM by uuid once.

@@ -3,15 +3,16 @@ import { silentLogger, type Logger } from '../../../log.js';
 import {
   DriverError, UnsupportedOperationError,
   type ComputeDriver, type DriverCapabilities, type ImageCacheAgeingReport, type ImageSource, type InstanceRef, type InstanceSpec,
-  type InstanceState, type NodeResources, type SnapshotData, type SpawnHooks, type SpawnResult, type VncConsole,
+  type InstanceState, type MigrationTarget, type NodeResources, type SnapshotData, type SpawnHooks, type SpawnResult, type VncConsole,
 } from '../driver.js';
-import { PowerState } from '../../states.js';
+import { PowerState, type FlavorSnapshot } from '../../states.js';
 import { ageImageCache } from './cache-ageing.js';
 import { vmwareUrl, type VmwareDriverOptions } from './config.js';
 import { getVncConsole } from './console.js';
 import type { VmwareContext } from './context.js';
 import { destroy } from './destroy.js';
 import { ImageCache } from './image-cache.js';
+import * as moves from './moves.js';
 import * as power from './power.js';
 import { listInstanceStates, powerStateOf, startupScan } from './power-sync.js';
 import { ProjectFolders } from './project-folder.js';
@@ -162,6 +163,33 @@ export class VmwareDriver implements ComputeDriver {
   /** createImage / createBackup / shelve: the root disk through a vSphere snapshot and a disk copy (snapshot.ts). */
   snapshot(instance: InstanceRef, signal: AbortSignal): Promise<SnapshotData> {
     return snapshot(this.#context(), instance, signal);
+  }
+
+  /** Resize / cold migration, source side: refuses a smaller disk, powers off, applies the flavor (moves.ts). */
+  migrateDiskAndPowerOff(instance: InstanceRef, dest: MigrationTarget, flavor: FlavorSnapshot, signal: AbortSignal): Promise<void> {
+    return moves.migrateDiskAndPowerOff(this.#context(), instance, dest, flavor, signal);
+  }
+
+  /** Destination side: relocates the VM into this node's cluster if needed, powers it on. The image is not needed: the VM moves. */
+  finishMigration(instance: InstanceSpec, _image: ImageSource, options: { powerOn: boolean }, signal: AbortSignal): Promise<SpawnResult> {
+    return moves.finishMigration(this.#context(), instance, options, signal);
+  }
+
+  confirmMigration(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    return moves.confirmMigration(this.#context(), instance, signal);
+  }
+
+  finishRevertMigration(instance: InstanceRef, options: { powerOn: boolean }, signal: AbortSignal): Promise<void> {
+    return moves.finishRevertMigration(this.#context(), instance, options, signal);
+  }
+
+  /** vMotion to another cluster of this vCenter. */
+  liveMigrate(instance: InstanceRef, dest: MigrationTarget, signal: AbortSignal): Promise<void> {
+    return moves.liveMigrate(this.#context(), instance, dest, signal);
+  }
+
+  postLiveMigrationAtDestination(instance: InstanceSpec, powerState: PowerState, signal: AbortSignal): Promise<SpawnResult> {
+    return moves.postLiveMigrationAtDestination(this.#context(), instance, powerState, signal);
   }
 
   getVncConsole(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole> {
