@@ -174,7 +174,7 @@ export const SCHEMA = {
   },
   serial_console: {
     enabled: opt.bool(true, 'Offer serial consoles (os-getSerialConsole, remote-consoles protocol serial) where the driver has one (fake; libvirt: serial port 0 listens on TCP and still logs to console.log). Nova\'s default is off.'),
-    port_range: opt.str('10000:20000', 'TCP ports (<min>:<max>) guests\' serial consoles listen on (libvirt): each guest takes the lowest free one.'),
+    port_range: opt.str('10000:20000', 'TCP ports (<min>:<max>) guests\' serial consoles listen on (libvirt): each guest takes a free one.'),
     proxyclient_address: opt.str('127.0.0.1', 'Address guests\' serial consoles listen on (libvirt), which the console proxy connects to.'),
     base_url: opt.strOrNull('Websocket URL of a separate serial proxy, answered as <base_url>?token=… (Nova: ws://127.0.0.1:6083/); default: the API process\'s own proxy, <public URL as ws>/console/websockify.'),
   },

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { Config } from '../../../config/options.js';
 import { ConfigError } from '../../../errors.js';
@@ -61,7 +62,9 @@ function canBind(host: string, port: number): Promise<boolean> {
  * each domain are read from its XML (`virsh dumpxml`) the first time the domain is seen and
  * remembered while `virsh list --all` shows it, so an agent restart starts from what libvirt
  * reports, and a deleted domain's port is free again at the next spawn. Picks are serialised
- * in this process, lowest free port first (as Nova does).
+ * in this process. The search starts at a random port of the range and wraps around: two
+ * agents on one host (test set-ups) rarely pick the same port in the moment between the
+ * bind test and QEMU binding it, as they would if both took the lowest free one.
  */
 export class SerialPortAllocator {
   readonly #options: SerialConsoleOptions;
@@ -97,7 +100,10 @@ export class SerialPortAllocator {
     for (const ports of this.#known.values()) for (const p of ports) taken.add(p);
     const { listen, portRange: { min, max } } = this.#options;
     let busy = 0;
-    for (let port = min; port <= max; port++) {
+    const span = max - min + 1;
+    const start = randomInt(span);
+    for (let i = 0; i < span; i++) {
+      const port = min + ((start + i) % span);
       if (taken.has(port)) continue;
       signal.throwIfAborted();
       if (!(await canBind(listen, port))) {
