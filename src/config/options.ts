@@ -176,7 +176,9 @@ export const SCHEMA = {
     novncproxy_port: opt.int(6080, 'TCP port of `polyvisor novncproxy`.', { min: 0, max: 65535 }),
   },
   serial_console: {
-    enabled: opt.bool(true, 'Offer serial consoles (os-getSerialConsole, remote-consoles protocol serial) where the driver has one (the fake driver; Nova\'s default is off).'),
+    enabled: opt.bool(true, 'Offer serial consoles (os-getSerialConsole, remote-consoles protocol serial) where the driver has one (fake; libvirt: serial port 0 listens on TCP and still logs to console.log). Nova\'s default is off.'),
+    port_range: opt.str('10000:20000', 'TCP ports (<min>:<max>) guests\' serial consoles listen on (libvirt): each guest takes a free one.'),
+    proxyclient_address: opt.str('127.0.0.1', 'Address guests\' serial consoles listen on (libvirt), which the console proxy connects to.'),
     base_url: opt.strOrNull('Websocket URL of a separate serial proxy, answered as <base_url>?token=… (Nova: ws://127.0.0.1:6083/); default: the API process\'s own proxy, <public URL as ws>/console/websockify.'),
   },
   consoleauth: {

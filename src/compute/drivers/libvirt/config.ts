@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../../config/options.js';
+import { serialConsoleOptionsFromConfig, type SerialConsoleOptions } from './serial-console.js';
 
 /**
  * Everything the libvirt driver reads from nova.conf, parsed once at construction (never
@@ -33,6 +34,8 @@ export interface LibvirtDriverOptions {
   readonly removeUnusedMinimumAgeSeconds: number;
   /** The virsh binary (tests may point elsewhere). */
   readonly virshPath?: string;
+  /** [serial_console] enabled / proxyclient_address / port_range: serial port 0 listens on TCP; absent: it writes only to console.log. */
+  readonly serialConsole?: SerialConsoleOptions;
   /** Benchmarks: told of every libvirt call (virsh command and its wall time). */
   readonly observeCalls?: (command: string, ms: number) => void;
 }
@@ -46,6 +49,7 @@ export function libvirtOptionsFromConfig(config: Config): LibvirtDriverOptions {
   const d = config.DEFAULT;
   const l = config.libvirt;
   const legacy = d.libvirt_type;
+  const serialConsole = serialConsoleOptionsFromConfig(config);
   const virtType = l.virt_type === 'kvm' && (legacy === 'qemu' || legacy === 'kvm') ? legacy : l.virt_type === 'qemu' ? 'qemu' : 'kvm';
   return {
     virtType,
@@ -62,6 +66,7 @@ export function libvirtOptionsFromConfig(config: Config): LibvirtDriverOptions {
     myIp: d.my_ip,
     removeUnusedBaseImages: config.image_cache.remove_unused_base_images,
     removeUnusedMinimumAgeSeconds: config.image_cache.remove_unused_original_minimum_age_seconds,
+    ...(serialConsole === undefined ? {} : { serialConsole }),
   };
 }
 

@@ -35,6 +35,12 @@ export interface DomainSpec {
   readonly vncListen: string | null;
   /** The serial console's log file. */
   readonly consoleLog: string;
+  /**
+   * [serial_console] enabled: serial port 0 listens as a raw TCP server here (host, port from
+   * port_range), still logging everything the guest writes to `consoleLog`. Absent or null:
+   * serial port 0 only writes to the file.
+   */
+  readonly serialTcp?: { readonly host: string; readonly port: number } | null;
 }
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
@@ -42,7 +48,8 @@ const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '
 /**
  * The libvirt domain definition of an instance, built as a tree and serialised by
  * fast-xml-parser (so names and titles are escaped, never spliced into text).
- * Serial port 0 writes to a file (the console log); VNC takes a free port (autoport).
+ * Serial port 0 writes to a file (the console log), or with a serial console listens on TCP
+ * and logs to that same file; VNC takes a free port (autoport).
  */
 export function domainXml(s: DomainSpec): string {
   const cpu = s.cpuMode !== null && s.cpuMode !== 'none' ? { '@_mode': s.cpuMode } : s.virtType === 'kvm' ? { '@_mode': 'host-passthrough' } : undefined;
@@ -54,8 +61,7 @@ export function domainXml(s: DomainSpec): string {
   });
   const devices: Record<string, unknown> = {
     disk: [fileDisk(s.disk.path, s.disk.format, 'vda'), ...(s.extraDisks ?? []).map((d) => fileDisk(d.path, 'qcow2', d.dev))],
-    serial: { '@_type': 'file', source: { '@_path': s.consoleLog, '@_append': 'on' }, target: { '@_port': '0' } },
-    console: { '@_type': 'file', source: { '@_path': s.consoleLog, '@_append': 'on' }, target: { '@_type': 'serial', '@_port': '0' } },
+    ...serialDevices(s),
     input: { '@_type': 'tablet', '@_bus': 'usb' },
     memballoon: { '@_model': 'virtio' },
   };
@@ -95,7 +101,77 @@ export function domainXml(s: DomainSpec): string {
   return builder.build({ domain });
 }
 
+/**
+ * Serial port 0 and the console that shows it. A TCP server chardev (raw, no telnet) keeps
+ * the console log through libvirt's <log>: QEMU appends what the guest writes whether or not
+ * a client is connected, so the console log (os-getConsoleOutput) reads the same file either way.
+ */
+function serialDevices(s: DomainSpec): { serial: Record<string, unknown>; console: Record<string, unknown> } {
+  if (s.serialTcp === undefined || s.serialTcp === null) {
+    return {
+      serial: { '@_type': 'file', source: { '@_path': s.consoleLog, '@_append': 'on' }, target: { '@_port': '0' } },
+      console: { '@_type': 'file', source: { '@_path': s.consoleLog, '@_append': 'on' }, target: { '@_type': 'serial', '@_port': '0' } },
+    };
+  }
+  const tcp = {
+    '@_type': 'tcp',
+    source: { '@_mode': 'bind', '@_host': s.serialTcp.host, '@_service': String(s.serialTcp.port) },
+    protocol: { '@_type': 'raw' },
+    log: { '@_file': s.consoleLog, '@_append': 'on' },
+  };
+  return { serial: { ...tcp, target: { '@_port': '0' } }, console: { ...tcp, target: { '@_type': 'serial', '@_port': '0' } } };
+}
+
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_' });
+
+type XmlNode = Record<string, unknown>;
+
+function nodes(value: unknown): XmlNode[] {
+  const list = Array.isArray(value) ? (value as unknown[]) : [value];
+  return list.filter((v): v is XmlNode => typeof v === 'object' && v !== null);
+}
+
+function devicesOf(xml: string): XmlNode {
+  const doc = parser.parse(xml) as { domain?: { devices?: unknown } };
+  return nodes(doc.domain?.devices)[0] ?? {};
+}
+
+/** A TCP chardev's listening endpoint (`<source mode='bind' host= service=>`), or undefined. */
+function tcpBind(dev: XmlNode): { host: string; port: number } | undefined {
+  if (dev['@_type'] !== 'tcp') return undefined;
+  for (const src of nodes(dev['source'])) {
+    if (src['@_mode'] !== 'bind') continue;
+    const port = Number(src['@_service']);
+    const host = src['@_host'];
+    if (Number.isInteger(port) && port > 0 && port <= 65535) return { host: typeof host === 'string' && host !== '' ? host : '0.0.0.0', port };
+  }
+  return undefined;
+}
+
+/** Where serial port 0 listens as a TCP server, from a domain's XML (undefined: it is no TCP chardev). */
+export function serialTcpOf(xml: string): { host: string; port: number } | undefined {
+  const devices = devicesOf(xml);
+  for (const dev of nodes(devices['serial'])) {
+    const target = nodes(dev['target'])[0];
+    const port = target?.['@_port'];
+    if (port !== undefined && port !== '0' && port !== 0) continue;
+    return tcpBind(dev);
+  }
+  return undefined;
+}
+
+/** Every TCP port a domain's chardevs (serial, console, channel, parallel) listen on: taken for as long as the domain is defined. */
+export function tcpPortsOf(xml: string): number[] {
+  const devices = devicesOf(xml);
+  const ports = new Set<number>();
+  for (const kind of ['serial', 'console', 'channel', 'parallel']) {
+    for (const dev of nodes(devices[kind])) {
+      const bind = tcpBind(dev);
+      if (bind !== undefined) ports.add(bind.port);
+    }
+  }
+  return [...ports];
+}
 
 /** The VNC port of a running domain from its live XML (-1 or absent when it has none yet). */
 export function vncPortOf(xml: string): number | undefined {

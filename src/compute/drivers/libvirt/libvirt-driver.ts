@@ -16,6 +16,7 @@ import { ImageCache } from './image-cache.js';
 import { instanceState } from './lookup.js';
 import * as power from './power.js';
 import { HYPERVISOR_TYPE, hypervisorVersion, nodeResources } from './resources.js';
+import { getSerialConsole, SerialPortAllocator } from './serial-console.js';
 import { consoleOutput, injectNmi, snapshot } from './snapshot.js';
 import { spawn } from './spawn.js';
 import { checkInstancesPath, checkVirtType, connectError } from './startup-checks.js';
@@ -57,6 +58,7 @@ export class LibvirtDriver implements ComputeDriver {
     this.#ctx = {
       virsh, options: o, log: this.#log, bridge, waitSoftRebootSeconds: o.waitSoftRebootSeconds,
       cache: new ImageCache(join(o.instancesPath, o.cacheSubdirectory)),
+      ...(o.serialConsole === undefined ? {} : { serialPorts: new SerialPortAllocator(o.serialConsole) }),
     };
     this.#log.info({ uri: o.connectionUri, qemu: this.#version, virtType: o.virtType, network: bridge ?? 'user' }, 'libvirt driver ready');
   }
@@ -128,6 +130,11 @@ export class LibvirtDriver implements ComputeDriver {
 
   getVncConsole(instance: InstanceRef, signal: AbortSignal): Promise<VncConsole> {
     return getVncConsole(this.#context(), instance, signal);
+  }
+
+  /** os-getSerialConsole: serial port 0's TCP endpoint, read from the live domain XML. */
+  getSerialConsole(instance: InstanceRef, signal: AbortSignal): Promise<{ host: string; port: number }> {
+    return getSerialConsole(this.#context(), instance, signal);
   }
 
   getDiagnostics(instance: InstanceRef, signal: AbortSignal): Promise<InstanceDiagnostics> {

@@ -60,11 +60,14 @@ export async function spawn(ctx: LibvirtContext, instance: InstanceSpec, image: 
       extraDisks.push({ path, dev: deviceName(i) });
     }
     timings('extraDisks');
+    // [serial_console] enabled: serial port 0 listens on a free port of port_range, held until the domain is defined.
+    const serial = await ctx.serialPorts?.acquire(ctx.virsh, instance.uuid, signal);
+    if (serial !== undefined) releases.push(serial.release);
     const xml = domainXml({
       uuid: instance.uuid, displayName: instance.name, projectId: instance.projectId, userId: instance.userId, flavor: instance.flavor,
       virtType: ctx.options.virtType, cpuMode: ctx.options.cpuMode, disk: { path: disk, format: 'qcow2' }, extraDisks,
       bridge: ctx.bridge, withNic: instance.networks !== 'none', vncListen: ctx.options.vncEnabled ? ctx.options.vncListen : null,
-      consoleLog: join(dir, 'console.log'),
+      consoleLog: join(dir, 'console.log'), serialTcp: serial ?? null,
     });
     const xmlPath = join(dir, 'libvirt.xml');
     await writeFile(xmlPath, xml);
