@@ -15,6 +15,8 @@ const GiB = 1024 ** 3;
 export interface LibvirtDriverInfo {
   readonly domain: string;
   readonly base: string;
+  /** This host's instances_path: where a move's destination finds the folder kept here (`<uuid>_resize`). */
+  readonly instancesPath?: string;
   readonly [key: string]: unknown;
 }
 
@@ -76,7 +78,8 @@ export async function spawn(ctx: LibvirtContext, instance: InstanceSpec, image: 
     for (const release of releases) release();
     hooks?.onProgress?.(100);
     ctx.log.info({ instance: instance.uuid, spawnMarks: marks }, 'domain started');
-    const info: LibvirtDriverInfo = { domain: domainName(instance.uuid), base: base.path };
+    // instancesPath: where a destination finds this host's kept folder when the instance moves.
+    const info: LibvirtDriverInfo = { domain: domainName(instance.uuid), base: base.path, instancesPath: ctx.options.instancesPath };
     return { driverInfo: info };
   } catch (err) {
     for (const release of releases) release();
