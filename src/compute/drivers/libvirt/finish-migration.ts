@@ -6,7 +6,8 @@ import { DriverError, type ImageSource, type InstanceSpec, type SpawnResult } fr
 import { blankDisksOf, deviceName } from './blank-disks.js';
 import { instanceDir, type LibvirtContext } from './context.js';
 import { destroy } from './destroy.js';
-import { domainName, domainXml } from './domain-xml.js';
+import { domainName, domainOwner, domainXml } from './domain-xml.js';
+import { inactiveXml } from './lookup.js';
 import { keptDir, ownKeptDir, readManifest, sourceInstancesPath, type MoveManifest } from './kept-copy.js';
 import { createOverlay, diskInfo, growDisk, repointBacking } from './qemu-img.js';
 import type { LibvirtDriverInfo } from './spawn.js';
@@ -26,22 +27,28 @@ interface KeptCopy {
  * Finds the source's kept folder. First under this host's own instances_path: there it is
  * when the move stays on this host, or when both hosts share instances_path (Nova's
  * shared-storage check, a file one side wrote seen by the other: here the source's manifest).
- * Else at the source's instances path as the instance's driver info records it, read as a
- * local path: both hosts on one machine, or the source's path mounted at the same place here.
+ * Else at the source's instances path, read as a local path (both hosts on one machine, or the
+ * source's path mounted at the same place here), as the instance's driver info records it or,
+ * when that is lost (the agent clears it on a revert), as the source's domain definition names
+ * it when both hosts share this libvirtd.
  */
-async function findKept(ctx: LibvirtContext, instance: InstanceSpec): Promise<KeptCopy> {
+async function findKept(ctx: LibvirtContext, instance: InstanceSpec, signal: AbortSignal): Promise<KeptCopy> {
   const own = ownKeptDir(ctx, instance.uuid);
-  const tried = [own];
-  let manifest = await readManifest(own);
-  let found: { dir: string; manifest: MoveManifest } | undefined = manifest === undefined ? undefined : { dir: own, manifest };
+  const tried: string[] = [];
+  const look = async (dir: string): Promise<{ dir: string; manifest: MoveManifest } | undefined> => {
+    if (tried.includes(dir)) return undefined;
+    tried.push(dir);
+    const manifest = await readManifest(dir);
+    return manifest === undefined ? undefined : { dir, manifest };
+  };
+  let found = await look(own);
+  const recorded = sourceInstancesPath(instance.driverInfo);
+  if (found === undefined && recorded !== undefined) found = await look(keptDir(recorded, instance.uuid));
   if (found === undefined) {
-    const sourcePath = sourceInstancesPath(instance.driverInfo);
-    if (sourcePath !== undefined && sourcePath !== ctx.options.instancesPath) {
-      const dir = keptDir(sourcePath, instance.uuid);
-      tried.push(dir);
-      manifest = await readManifest(dir);
-      if (manifest !== undefined) found = { dir, manifest };
-    }
+    // The source's domain definition, when it shares this libvirtd (hosts on one machine), names its instances_path.
+    const xml = await inactiveXml(ctx, instance.uuid, signal);
+    const path = xml === undefined ? undefined : domainOwner(xml).instancesPath;
+    if (path !== undefined) found = await look(keptDir(path, instance.uuid));
   }
   if (found === undefined) {
     throw new DriverError(
@@ -72,7 +79,7 @@ async function copyIn(from: string, to: string): Promise<void> {
  * failure (or a crash, after which the step runs again from the start) loses nothing.
  */
 export async function finishMigration(ctx: LibvirtContext, instance: InstanceSpec, image: ImageSource, options: { powerOn: boolean }, signal: AbortSignal): Promise<SpawnResult> {
-  const kept = await findKept(ctx, instance);
+  const kept = await findKept(ctx, instance, signal);
   const dir = instanceDir(ctx, instance.uuid);
   const staging = join(ctx.options.instancesPath, `.${instance.uuid}.migrating`);
   const flavor = instance.flavor;
@@ -127,7 +134,7 @@ export async function finishMigration(ctx: LibvirtContext, instance: InstanceSpe
       uuid: instance.uuid, displayName: instance.name, projectId: instance.projectId, userId: instance.userId, flavor,
       virtType: ctx.options.virtType, cpuMode: ctx.options.cpuMode, disk: { path: join(dir, 'disk'), format: 'qcow2' }, extraDisks,
       bridge: ctx.bridge, withNic: instance.networks !== 'none', vncListen: ctx.options.vncEnabled ? ctx.options.vncListen : null,
-      consoleLog: join(dir, 'console.log'),
+      consoleLog: join(dir, 'console.log'), host: ctx.options.host, instancesPath: ctx.options.instancesPath,
     });
     await writeFile(join(staging, 'libvirt.xml'), xml);
     await rename(staging, dir);

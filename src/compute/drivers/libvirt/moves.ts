@@ -5,9 +5,9 @@ import { errorMessage } from '../../../errors.js';
 import { PowerState, type FlavorSnapshot } from '../../states.js';
 import { DriverError, type InstanceRef, type MigrationTarget } from '../driver.js';
 import { instanceDir, type LibvirtContext } from './context.js';
-import { domainName } from './domain-xml.js';
-import { MANIFEST, ownKeptDir, readManifest, writeManifest } from './kept-copy.js';
-import { existingState } from './lookup.js';
+import { domainName, domainOwner } from './domain-xml.js';
+import { MANIFEST, ownKeptDir, readManifest, writeManifest, type MoveManifest } from './kept-copy.js';
+import { existingState, inactiveXml } from './lookup.js';
 import * as power from './power.js';
 import { diskInfo } from './qemu-img.js';
 import { isNoDomain, isOperationInvalid } from './virsh.js';
@@ -60,8 +60,9 @@ async function refuseShrink(ctx: LibvirtContext, uuid: string, flavor: FlavorSna
  * (nothing changed), then the guest is powered off (ACPI, forced after the timeout), its
  * current definition saved as `libvirt.xml`, a manifest naming the destination written, and
  * the folder renamed `<uuid>_resize` (the one atomic step: the kept folder is the disk until
- * confirm). The domain is undefined last; the destination defines its own (finishMigration)
- * and a revert defines this one again from the kept XML. The destination takes the disks
+ * confirm). The domain stays defined, shut off, as in Nova (a destination on the same
+ * libvirtd reads from it where the kept folder is, then defines its own in its place); a
+ * revert defines it again from the kept XML, a confirm undefines it. The destination takes the disks
  * from the kept folder itself (see finish-migration.ts), whether it is this host, one
  * sharing instances_path, or one that reads this path as a local file path.
  *
@@ -76,7 +77,6 @@ export async function migrateDiskAndPowerOff(ctx: LibvirtContext, instance: Inst
     const manifest = await readManifest(kept);
     if (manifest === undefined) throw new DriverError('instance_not_found', `instance ${instance.uuid} has no folder under ${ctx.options.instancesPath}`);
     if (manifest.destHost !== dest.host) throw new MoveRefusedError(`instance ${instance.uuid} was already handed to host ${manifest.destHost}, not ${dest.host}`);
-    await tolerant(ctx.virsh.run(['undefine', '--managed-save', name], signal));
     return;
   }
   if (dest.node === '') throw new MoveRefusedError('a resize or migration needs a destination node');
@@ -90,22 +90,17 @@ export async function migrateDiskAndPowerOff(ctx: LibvirtContext, instance: Inst
 
   const wasRunning = state === PowerState.RUNNING || state === PowerState.PAUSED;
   await power.powerOff(ctx, instance, MOVE_SHUTDOWN_TIMEOUT_SECONDS, signal);
-  let renamed = false;
   try {
     await writeFile(join(dir, 'libvirt.xml'), await ctx.virsh.run(['dumpxml', '--inactive', name], signal));
     await writeManifest(dir, {
       uuid: instance.uuid, sourceHost: ctx.options.host, sourceInstancesPath: ctx.options.instancesPath, destHost: dest.host, destNode: dest.node, wasRunning,
     });
     await rename(dir, kept);
-    renamed = true;
-    await tolerant(ctx.virsh.run(['undefine', '--managed-save', name], signal));
   } catch (err) {
-    // Back as it was: folder, manifest gone, domain defined and running again if it ran.
+    // Back as it was: no manifest, running again if it ran (the rename is the last step: it did not happen).
     const restore = AbortSignal.timeout(120_000);
     try {
-      if (renamed && !existsSync(dir)) await rename(kept, dir);
       await rm(join(dir, MANIFEST), { force: true });
-      if (renamed) await tolerant(ctx.virsh.run(['define', join(dir, 'libvirt.xml')], restore));
       if (wasRunning) await power.powerOn(ctx, instance, restore);
     } catch (again) {
       ctx.log.warn({ err: again, instance: instance.uuid }, 'restoring the instance after a failed resize handover failed');
@@ -138,10 +133,29 @@ export async function finishRevertMigration(ctx: LibvirtContext, instance: Insta
 }
 
 /**
- * Confirm, source side (Nova's confirm_migration): the kept folder goes. The domain went at
- * the handover; the running instance (the destination's, maybe on this very host) is left alone.
+ * Whether the domain libvirt knows under the instance's name is this host's own stale
+ * definition (to undefine on confirm) rather than the destination's: never when the move
+ * stayed on this host; else by the host our metadata names, or for a domain defined before
+ * moves existed (no such metadata), by whether its root disk lies under this instances_path.
+ */
+function isOwnLeftover(ctx: LibvirtContext, xml: string, manifest: MoveManifest): boolean {
+  if (manifest.destHost === ctx.options.host) return false;
+  const owner = domainOwner(xml);
+  if (owner.host !== undefined) return owner.host === ctx.options.host;
+  return owner.instancesPath === ctx.options.instancesPath;
+}
+
+/**
+ * Confirm, source side (Nova's confirm_migration): when the instance left this host, its old
+ * domain definition here is undefined (one a destination made on the same libvirtd is left
+ * alone), then the kept folder goes. Run again after a crash, it finishes what is left.
  */
 export async function confirmMigration(ctx: LibvirtContext, instance: InstanceRef, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  await rm(ownKeptDir(ctx, instance.uuid), { recursive: true, force: true });
+  const kept = ownKeptDir(ctx, instance.uuid);
+  const manifest = await readManifest(kept);
+  if (manifest !== undefined) {
+    const xml = await inactiveXml(ctx, instance.uuid, signal);
+    if (xml !== undefined && isOwnLeftover(ctx, xml, manifest)) await tolerant(ctx.virsh.run(['undefine', '--managed-save', domainName(instance.uuid)], signal));
+  }
+  await rm(kept, { recursive: true, force: true });
 }

@@ -66,7 +66,7 @@ export async function spawn(ctx: LibvirtContext, instance: InstanceSpec, image: 
       uuid: instance.uuid, displayName: instance.name, projectId: instance.projectId, userId: instance.userId, flavor: instance.flavor,
       virtType: ctx.options.virtType, cpuMode: ctx.options.cpuMode, disk: { path: disk, format: 'qcow2' }, extraDisks,
       bridge: ctx.bridge, withNic: instance.networks !== 'none', vncListen: ctx.options.vncEnabled ? ctx.options.vncListen : null,
-      consoleLog: join(dir, 'console.log'),
+      consoleLog: join(dir, 'console.log'), host: ctx.options.host, instancesPath: ctx.options.instancesPath,
     });
     const xmlPath = join(dir, 'libvirt.xml');
     await writeFile(xmlPath, xml);

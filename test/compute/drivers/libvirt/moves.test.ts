@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ImageSource, InstanceRef, InstanceSpec } from '../../../../src/compute/drivers/driver.js';
 import { LibvirtDriver } from '../../../../src/compute/drivers/libvirt/index.js';
+import { domainOwner } from '../../../../src/compute/drivers/libvirt/domain-xml.js';
 import type { FlavorSnapshot } from '../../../../src/compute/states.js';
 import { domstate, startTestLibvirtd, virsh, type TestLibvirtd } from '../../../support/libvirtd.js';
 import { bootIds, buildTestGuest, testGuestImage, waitForBoots } from '../../../support/test-guest.js';
@@ -34,6 +35,7 @@ describe('libvirt driver: resize and cold migration of a real guest', () => {
   let d: LibvirtDriver;
   let pathA: string;
   let pathB: string;
+  let pathD: string;
   let image: ImageSource;
   let spec: InstanceSpec;
   let ref: InstanceRef;
@@ -52,7 +54,8 @@ describe('libvirt driver: resize and cold migration of a real guest', () => {
     a = new LibvirtDriver(testOptions(lv, { host: 'kvm-a', instancesPath: pathA, removeUnusedMinimumAgeSeconds: 0 }));
     b = new LibvirtDriver(testOptions(lv, { host: 'kvm-b', instancesPath: pathB }));
     c = new LibvirtDriver(testOptions(lv, { host: 'kvm-c', instancesPath: pathB }));
-    d = new LibvirtDriver(testOptions(lv, { host: 'kvm-d', instancesPath: join(lv.dir, 'host-d') }));
+    pathD = join(lv.dir, 'host-d');
+    d = new LibvirtDriver(testOptions(lv, { host: 'kvm-d', instancesPath: pathD }));
     for (const driver of [a, b, c, d]) await driver.init(t());
     image = await testGuestImage(await buildTestGuest(), { hypervisor_type: 'qemu' });
     spec = {
@@ -157,17 +160,50 @@ describe('libvirt driver: resize and cold migration of a real guest', () => {
     assert.equal(existsSync(kept), false);
   });
 
+  it('with the driver info lost (the agent clears it on a revert), a destination on the same libvirtd finds the kept folder from the source\'s domain', async () => {
+    const owner = domainOwner(await virsh(lv.uri, 'dumpxml', '--inactive', domain));
+    assert.deepEqual(owner, { host: 'kvm-b', instancesPath: pathB, rootDisk: join(pathB, spec.uuid, 'disk') });
+    await b.migrateDiskAndPowerOff({ ...ref, driverInfo: {} }, { host: 'kvm-d', node: 'kvm-d' }, SMALL, t());
+    assert.equal(await domstate(lv.uri, domain), 'shut off', 'the source keeps its domain until confirm, as Nova');
+    await d.finishMigration({ ...spec, node: 'kvm-d', driverInfo: {} }, image, { powerOn: false }, t());
+    assert.match(await virsh(lv.uri, 'domblklist', domain), new RegExp(`vda\\s+${join(pathD, spec.uuid, 'disk')}`));
+    await d.destroy({ ...ref, node: 'kvm-d' }, t());
+    await b.finishRevertMigration({ ...ref, driverInfo: {} }, { powerOn: false }, t());
+    assert.match(await virsh(lv.uri, 'domblklist', domain), new RegExp(`vda\\s+${join(pathB, spec.uuid, 'disk')}`));
+  });
+
   it('a destination that cannot read the kept disks fails clearly, and the kept copy reverts intact', async () => {
     await b.migrateDiskAndPowerOff(ref, { host: 'kvm-d', node: 'kvm-d' }, SMALL, t());
     const kept = join(pathB, `${spec.uuid}_resize`);
     const hash = await sha256(join(kept, 'disk'));
-    // No driver info to say where the source keeps them (as an instance from elsewhere would have).
+    // As if kvm-d had a libvirtd of its own: no source domain to read, no driver info.
+    await virsh(lv.uri, 'undefine', domain);
     await assert.rejects(d.finishMigration({ ...spec, node: 'kvm-d', driverInfo: {} }, image, { powerOn: true }, t()), /not readable from host kvm-d .*kept on the source host/);
     assert.equal(await sha256(join(kept, 'disk')), hash);
+    assert.equal(existsSync(join(pathD, spec.uuid)), false, 'the failed destination left nothing');
     await d.destroy({ ...ref, node: 'kvm-d' }, t());
     await b.finishRevertMigration(ref, { powerOn: false }, t());
     assert.equal(await domstate(lv.uri, domain), 'shut off');
     assert.equal(await sha256(join(pathB, spec.uuid, 'disk')), hash);
+  });
+
+  it('confirm on a source whose own definition is still there (separate libvirtds) undefines it; a destination\'s is left alone', async () => {
+    // kvm-b → kvm-d: kvm-b's confirm leaves kvm-d's domain alone. Then back kvm-d → kvm-b, with
+    // kvm-d's old definition put back as kvm-d's own libvirtd would still hold it: kvm-d's confirm undefines it.
+    await b.migrateDiskAndPowerOff(ref, { host: 'kvm-d', node: 'kvm-d' }, SMALL, t());
+    await d.finishMigration({ ...spec, node: 'kvm-d', driverInfo: ref.driverInfo }, image, { powerOn: false }, t());
+    await b.confirmMigration(ref, t());
+    assert.equal(domainOwner(await virsh(lv.uri, 'dumpxml', '--inactive', domain)).host, 'kvm-d', 'the destination\'s domain stays');
+    assert.equal(existsSync(join(pathB, `${spec.uuid}_resize`)), false);
+    const refD = { uuid: spec.uuid, node: 'kvm-d', driverInfo: {} };
+    await d.migrateDiskAndPowerOff(refD, { host: 'kvm-b', node: 'kvm-b' }, SMALL, t());
+    await b.finishMigration({ ...spec, node: 'kvm-b', driverInfo: {} }, image, { powerOn: false }, t());
+    await virsh(lv.uri, 'define', join(pathD, `${spec.uuid}_resize`, 'libvirt.xml'));
+    assert.equal(domainOwner(await virsh(lv.uri, 'dumpxml', '--inactive', domain)).host, 'kvm-d');
+    await d.confirmMigration(refD, t());
+    await assert.rejects(virsh(lv.uri, 'dominfo', domain), /failed to get domain|Domain not found/);
+    assert.equal(existsSync(join(pathD, `${spec.uuid}_resize`)), false);
+    assert.ok(existsSync(join(pathB, spec.uuid, 'disk')), 'the instance\'s files on kvm-b stay');
     await b.destroy(ref, t());
   });
 });
