@@ -28,7 +28,8 @@ describe('openstack server resize / migrate of a libvirt guest (two libvirt host
   let pg: TestPostgres;
   let lv: TestLibvirtd;
   let pv: PolyvisorProcess;
-  const computes: ComputeProcess[] = [];
+  const computes = new Map<string, ComputeProcess>();
+  let startKvm: (host: string) => Promise<ComputeProcess>;
 
   const instancesPath = (host: string): string => join(lv.dir, `instances-${host}`);
   const consoleLog = (host: string, id: string): string => join(instancesPath(host), id, 'console.log');
@@ -53,8 +54,8 @@ describe('openstack server resize / migrate of a libvirt guest (two libvirt host
     [pg, lv, guestFile] = await Promise.all([startPostgres(), startTestLibvirtd(), buildTestGuest()]);
     const databaseUrl = await pg.createDatabase();
     pv = await startPolyvisor({ databaseUrl, conf: '[DEFAULT]\nallow_resize_to_same_host = True\n' });
-    for (const host of HOSTS) {
-      computes.push(await startCompute({
+    startKvm = (host) =>
+      startCompute({
         host,
         databaseUrl,
         conf: [
@@ -62,8 +63,8 @@ describe('openstack server resize / migrate of a libvirt guest (two libvirt host
           '[libvirt]', `virt_type = ${testVirtType()}`, `connection_uri = ${lv.uri}`,
           '[glance_store]', `filesystem_store_datadir = ${join(pv.stateDir, 'images')}`,
         ].join('\n'),
-      }));
-    }
+      });
+    for (const host of HOSTS) computes.set(host, await startKvm(host));
     await pv.openstack(['flavor', 'create', '--ram', '128', '--disk', '1', '--vcpus', '1', 'tcg.small']);
     await pv.openstack(['flavor', 'create', '--ram', '192', '--disk', '2', '--vcpus', '2', 'tcg.big']);
     await pv.openstack(['image', 'create', '--disk-format', 'raw', '--container-format', 'bare', '--property', 'hypervisor_type=qemu', '--file', guestFile, 'guest']);
@@ -77,8 +78,8 @@ describe('openstack server resize / migrate of a libvirt guest (two libvirt host
     }, 'two QEMU hypervisors');
   });
   after(async () => {
-    if (process.env['POLYVISOR_E2E_LOGS'] === '1') for (const c of computes) process.stderr.write(c.logs());
-    for (const c of computes) await c.stop();
+    if (process.env['POLYVISOR_E2E_LOGS'] === '1') for (const c of computes.values()) process.stderr.write(c.logs());
+    for (const c of computes.values()) await c.stop();
     await pv?.stop();
     await lv?.stop();
     await pg?.stop();
@@ -131,6 +132,40 @@ describe('openstack server resize / migrate of a libvirt guest (two libvirt host
 
     await pv.openstack(['server', 'delete', '--wait', id]);
     await assert.rejects(virsh(lv.uri, 'dominfo', `instance-${id}`), /failed to get domain|Domain not found/);
+  });
+
+  it('a cold migration whose destination agent is killed (-9) waits with the disk kept on the source, and finishes when that agent starts again', async () => {
+    const created = await pv.openstackJson<Server>(['server', 'create', '--flavor', 'tcg.small', '--image', 'guest', '--wait', 'crashy']);
+    const id = created.id;
+    const source = created['OS-EXT-SRV-ATTR:host'];
+    const dest = HOSTS.find((h) => h !== source) ?? '';
+    await waitForBoots(consoleLog(source, id), 1);
+    // The API claims the destination when it accepts the move; its agent dies right after.
+    await pv.openstack(['server', 'migrate', id]);
+    const killed = computes.get(dest);
+    assert.ok(killed);
+    const exited = new Promise<void>((r) => (killed.child.exitCode !== null || killed.child.signalCode !== null ? r() : killed.child.once('exit', () => r())));
+    killed.child.kill('SIGKILL');
+    await exited;
+    // The source still does its step: the guest off, its folder kept; the server waits in RESIZE for the destination.
+    const waiting = await eventually(async () => {
+      const shown = await pv.openstackJson<Server & { 'OS-EXT-STS:task_state': string | null }>(['server', 'show', id]);
+      return shown['OS-EXT-STS:task_state'] === 'resize_migrated' ? shown : undefined;
+    }, 'the source step to hand the server over', 120_000, 500);
+    assert.equal(waiting.status, 'RESIZE');
+    assert.equal(waiting['OS-EXT-SRV-ATTR:host'], dest);
+    assert.ok(existsSync(join(instancesPath(source), `${id}_resize`, 'disk')));
+    assert.equal((await dominfo(id)).state, 'shut off');
+    await killed.stop();
+    computes.set(dest, await startKvm(dest));
+    // Its start-up recovery resumes the move's task.
+    await until(id, 'VERIFY_RESIZE');
+    await waitForBoots(consoleLog(dest, id), 1, 180_000);
+    assert.equal((await dominfo(id)).state, 'running');
+    await pv.openstack(['server', 'resize', 'confirm', id]);
+    await until(id, 'ACTIVE');
+    await eventually(async () => (existsSync(join(instancesPath(source), `${id}_resize`)) ? undefined : true), 'the kept copy to go on confirm');
+    await pv.openstack(['server', 'delete', '--wait', id]);
   });
 });
 
