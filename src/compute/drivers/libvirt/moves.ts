@@ -81,12 +81,12 @@ export async function migrateDiskAndPowerOff(ctx: LibvirtContext, instance: Inst
   }
   if (dest.node === '') throw new MoveRefusedError('a resize or migration needs a destination node');
   const state = await existingState(ctx, instance, signal);
+  await refuseShrink(ctx, instance.uuid, flavor, signal);
   if (existsSync(kept)) {
     throw new MoveRefusedError(
       `${kept} (the copy an earlier resize or migration of ${instance.uuid} kept) still exists; nothing was changed: remove it once it is not needed (it holds the disk as it was before that move)`,
     );
   }
-  await refuseShrink(ctx, instance.uuid, flavor, signal);
 
   const wasRunning = state === PowerState.RUNNING || state === PowerState.PAUSED;
   await power.powerOff(ctx, instance, MOVE_SHUTDOWN_TIMEOUT_SECONDS, signal);

@@ -111,6 +111,11 @@ describe('libvirt driver: resize and cold migration of a real guest', () => {
     // The kept copy is untouched: still the 2 GB disk as it was.
     assert.equal((await qemuImgInfo(join(kept, 'disk')))['virtual-size'], 2 * GiB);
     assert.equal(await sha256(join(kept, 'disk')), keptHash);
+    // Dropping the ephemeral disk is shrinking it: refused, the guest left running.
+    await assert.rejects(a.migrateDiskAndPowerOff(ref, { host: 'kvm-a', node: 'kvm-a' }, { ...BIG, name: 'no-eph', ephemeral_gb: 0 }, t()), /flavor no-eph has a 0 GB ephemeral disk, smaller than .* 1 GB one: an ephemeral disk cannot be shrunk/);
+    // And a second move while this one waits for confirm or revert: refused, naming the kept folder.
+    await assert.rejects(a.migrateDiskAndPowerOff(ref, { host: 'kvm-a', node: 'kvm-a' }, BIG, t()), new RegExp(`${kept} \\(the copy an earlier resize`));
+    assert.equal((await dominfo()).state, 'running');
   });
 
   it('reverts: the kept folder back, the old flavor, the same disk, the guest boots again', async () => {
