@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ImageCacheAgeingReport } from '../driver.js';
 import { instanceDir, type LibvirtContext } from './context.js';
 import { uuidOfDomain } from './domain-xml.js';
+import { KEPT_SUFFIX } from './kept-copy.js';
 import { diskInfo } from './qemu-img.js';
 
 /** The overlay files an instance folder may hold (root, ephemeral, swap). */
@@ -17,7 +18,10 @@ const OVERLAYS = ['disk', 'disk.local', 'disk.swap'] as const;
 async function basesInUse(ctx: LibvirtContext, signal: AbortSignal): Promise<Set<string>> {
   const used = new Set<string>();
   for (const entry of await readdir(ctx.options.instancesPath).catch(() => [] as string[])) {
-    if (uuidOfDomain(`instance-${entry}`) === undefined) continue; // _base and anything not an instance folder
+    // An instance folder, or the copy a resize or cold migration keeps until it is confirmed
+    // (`<uuid>_resize`): its base must stay for a revert. _base and anything else are skipped.
+    const uuid = entry.endsWith(KEPT_SUFFIX) ? entry.slice(0, -KEPT_SUFFIX.length) : entry;
+    if (uuidOfDomain(`instance-${uuid}`) === undefined) continue;
     for (const file of OVERLAYS) {
       const info = await diskInfo(join(instanceDir(ctx, entry), file), signal, { forceShare: true }).catch(() => undefined);
       if (info !== undefined && info.backingFile !== null) used.add(info.backingFile);

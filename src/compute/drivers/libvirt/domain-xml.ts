@@ -41,6 +41,13 @@ export interface DomainSpec {
    * serial port 0 only writes to the file.
    */
   readonly serialTcp?: { readonly host: string; readonly port: number } | null;
+  /**
+   * The compute host that defined the domain and its instances_path, kept in our metadata:
+   * a move's destination finds the source's kept folder from them, and a confirm tells the
+   * source's own definition from one a destination made on the same libvirtd.
+   */
+  readonly host?: string;
+  readonly instancesPath?: string;
 }
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
@@ -85,6 +92,8 @@ export function domainXml(s: DomainSpec): string {
         'polyvisor:project': { '@_uuid': s.projectId },
         'polyvisor:user': { '@_uuid': s.userId },
         'polyvisor:flavor': { '@_id': s.flavor.id, '@_name': s.flavor.name },
+        ...(s.host === undefined ? {} : { 'polyvisor:host': { '@_name': s.host } }),
+        ...(s.instancesPath === undefined ? {} : { 'polyvisor:instances': { '@_path': s.instancesPath } }),
       },
     },
     memory: { '@_unit': 'MiB', '#text': String(s.flavor.memory_mb) },
@@ -185,4 +194,40 @@ export function vncPortOf(xml: string): number | undefined {
     }
   }
   return undefined;
+}
+
+export interface DomainOwner {
+  /** The host named in our metadata (absent in domains defined before moves existed). */
+  readonly host?: string;
+  /** The instances_path named in our metadata, else the one the root disk (vda) lies under. */
+  readonly instancesPath?: string;
+  /** The root disk's file. */
+  readonly rootDisk?: string;
+}
+
+function record(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** Who defined a domain and where its files are, from its XML (`virsh dumpxml --inactive`). */
+export function domainOwner(xml: string): DomainOwner {
+  const domain = record(record(parser.parse(xml))?.['domain']);
+  const meta = record(record(domain?.['metadata'])?.['polyvisor:instance']);
+  const host = record(meta?.['polyvisor:host'])?.['@_name'];
+  const path = record(meta?.['polyvisor:instances'])?.['@_path'];
+  const disks = record(domain?.['devices'])?.['disk'];
+  let rootDisk: string | undefined;
+  for (const d of Array.isArray(disks) ? (disks as unknown[]) : [disks]) {
+    const disk = record(d);
+    if (record(disk?.['target'])?.['@_dev'] !== 'vda') continue;
+    const file = record(disk?.['source'])?.['@_file'];
+    if (typeof file === 'string') rootDisk = file;
+  }
+  // <instances_path>/<uuid>/disk
+  const derived = rootDisk === undefined ? undefined : rootDisk.split('/').slice(0, -2).join('/') || undefined;
+  return {
+    ...(typeof host === 'string' ? { host } : {}),
+    ...(typeof path === 'string' ? { instancesPath: path } : derived === undefined ? {} : { instancesPath: derived }),
+    ...(rootDisk === undefined ? {} : { rootDisk }),
+  };
 }

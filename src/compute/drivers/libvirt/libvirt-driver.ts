@@ -3,8 +3,9 @@ import { silentLogger, type Logger } from '../../../log.js';
 import {
   DriverError,
   type ComputeDriver, type DriverCapabilities, type ImageCacheAgeingReport, type ImageSource, type InstanceRef, type InstanceSpec,
-  type InstanceDiagnostics, type InstanceState, type NodeResources, type SnapshotData, type SpawnHooks, type SpawnResult, type VncConsole,
+  type InstanceDiagnostics, type InstanceState, type MigrationTarget, type NodeResources, type SnapshotData, type SpawnHooks, type SpawnResult, type VncConsole,
 } from '../driver.js';
+import type { FlavorSnapshot } from '../../states.js';
 import { isLinuxBridge, type LibvirtDriverOptions } from './config.js';
 import { ageImageCache } from './cache-ageing.js';
 import { getVncConsole } from './console.js';
@@ -13,7 +14,9 @@ import { destroy } from './destroy.js';
 import { getDiagnostics } from './diagnostics.js';
 import { listInstanceStates } from './domain-state.js';
 import { ImageCache } from './image-cache.js';
+import { finishMigration } from './finish-migration.js';
 import { instanceState } from './lookup.js';
+import * as moves from './moves.js';
 import * as power from './power.js';
 import { HYPERVISOR_TYPE, hypervisorVersion, nodeResources } from './resources.js';
 import { getSerialConsole, SerialPortAllocator } from './serial-console.js';
@@ -139,6 +142,24 @@ export class LibvirtDriver implements ComputeDriver {
 
   getDiagnostics(instance: InstanceRef, signal: AbortSignal): Promise<InstanceDiagnostics> {
     return getDiagnostics(this.#context(), instance, signal);
+  }
+
+  /** Resize / cold migration, source side: powered off, folder kept as `<uuid>_resize` (moves.ts). */
+  migrateDiskAndPowerOff(instance: InstanceRef, dest: MigrationTarget, flavor: FlavorSnapshot, signal: AbortSignal): Promise<void> {
+    return moves.migrateDiskAndPowerOff(this.#context(), instance, dest, flavor, signal);
+  }
+
+  /** Resize / cold migration, destination side: the kept disks with the new flavor (finish-migration.ts). */
+  finishMigration(instance: InstanceSpec, image: ImageSource, options: { powerOn: boolean }, signal: AbortSignal): Promise<SpawnResult> {
+    return finishMigration(this.#context(), instance, image, options, signal);
+  }
+
+  confirmMigration(instance: InstanceRef, signal: AbortSignal): Promise<void> {
+    return moves.confirmMigration(this.#context(), instance, signal);
+  }
+
+  finishRevertMigration(instance: InstanceRef, options: { powerOn: boolean }, signal: AbortSignal): Promise<void> {
+    return moves.finishRevertMigration(this.#context(), instance, options, signal);
   }
 
   close(): Promise<void> {

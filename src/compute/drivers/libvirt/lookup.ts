@@ -29,3 +29,13 @@ export async function existingState(ctx: LibvirtContext, instance: Pick<Instance
   if (!s.exists) throw new InstanceNotFoundError(instance.uuid);
   return s.powerState;
 }
+
+/** The domain's persistent definition (`virsh dumpxml --inactive`), or undefined when libvirt does not know it. */
+export async function inactiveXml(ctx: LibvirtContext, uuid: string, signal: AbortSignal): Promise<string | undefined> {
+  try {
+    return await ctx.virsh.run(['dumpxml', '--inactive', domainName(uuid)], signal);
+  } catch (err) {
+    if (isNoDomain(err)) return undefined;
+    throw err;
+  }
+}

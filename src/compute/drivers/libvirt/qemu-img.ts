@@ -31,3 +31,16 @@ export async function diskInfo(path: string, signal: AbortSignal, options: { for
 export async function createOverlay(path: string, base: string, baseFormat: string, sizeBytes: number, signal: AbortSignal): Promise<void> {
   await run(['create', '-q', '-f', 'qcow2', '-F', baseFormat, '-b', base, path, String(sizeBytes)], signal);
 }
+
+/** Grows a disk's virtual size (never shrinks: qemu-img refuses a smaller size without --shrink). */
+export async function growDisk(path: string, sizeBytes: number, signal: AbortSignal): Promise<void> {
+  await run(['resize', '-q', '-f', 'qcow2', path, String(sizeBytes)], signal);
+}
+
+/**
+ * Points an overlay at another copy of the same base (`rebase -u`: only the header changes,
+ * no data is read), as when a migrated overlay meets the destination's image cache.
+ */
+export async function repointBacking(path: string, base: string, baseFormat: string, signal: AbortSignal): Promise<void> {
+  await run(['rebase', '-u', '-f', 'qcow2', '-F', baseFormat, '-b', base, path], signal);
+}

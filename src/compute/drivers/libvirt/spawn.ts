@@ -15,6 +15,8 @@ const GiB = 1024 ** 3;
 export interface LibvirtDriverInfo {
   readonly domain: string;
   readonly base: string;
+  /** This host's instances_path: where a move's destination finds the folder kept here (`<uuid>_resize`). */
+  readonly instancesPath?: string;
   readonly [key: string]: unknown;
 }
 
@@ -67,7 +69,7 @@ export async function spawn(ctx: LibvirtContext, instance: InstanceSpec, image: 
       uuid: instance.uuid, displayName: instance.name, projectId: instance.projectId, userId: instance.userId, flavor: instance.flavor,
       virtType: ctx.options.virtType, cpuMode: ctx.options.cpuMode, disk: { path: disk, format: 'qcow2' }, extraDisks,
       bridge: ctx.bridge, withNic: instance.networks !== 'none', vncListen: ctx.options.vncEnabled ? ctx.options.vncListen : null,
-      consoleLog: join(dir, 'console.log'), serialTcp: serial ?? null,
+      consoleLog: join(dir, 'console.log'), serialTcp: serial ?? null, host: ctx.options.host, instancesPath: ctx.options.instancesPath,
     });
     const xmlPath = join(dir, 'libvirt.xml');
     await writeFile(xmlPath, xml);
@@ -79,7 +81,8 @@ export async function spawn(ctx: LibvirtContext, instance: InstanceSpec, image: 
     for (const release of releases) release();
     hooks?.onProgress?.(100);
     ctx.log.info({ instance: instance.uuid, spawnMarks: marks }, 'domain started');
-    const info: LibvirtDriverInfo = { domain: domainName(instance.uuid), base: base.path };
+    // instancesPath: where a destination finds this host's kept folder when the instance moves.
+    const info: LibvirtDriverInfo = { domain: domainName(instance.uuid), base: base.path, instancesPath: ctx.options.instancesPath };
     return { driverInfo: info };
   } catch (err) {
     for (const release of releases) release();
