@@ -8,7 +8,7 @@ import {
 import type { FlavorSnapshot } from '../../states.js';
 import { isLinuxBridge, type LibvirtDriverOptions } from './config.js';
 import { ageImageCache } from './cache-ageing.js';
-import { getVncConsole } from './console.js';
+import { getSerialConsole, getVncConsole } from './console.js';
 import type { LibvirtContext } from './context.js';
 import { destroy } from './destroy.js';
 import { getDiagnostics } from './diagnostics.js';
@@ -19,7 +19,7 @@ import { instanceState } from './lookup.js';
 import * as moves from './moves.js';
 import * as power from './power.js';
 import { HYPERVISOR_TYPE, hypervisorVersion, nodeResources } from './resources.js';
-import { getSerialConsole, SerialPortAllocator } from './serial-console.js';
+import { SerialPortAllocator } from './serial-console.js';
 import { consoleOutput, injectNmi, snapshot } from './snapshot.js';
 import { spawn } from './spawn.js';
 import { checkInstancesPath, checkVirtType, connectError } from './startup-checks.js';

@@ -2,9 +2,8 @@ import { randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { Config } from '../../../config/options.js';
 import { ConfigError } from '../../../errors.js';
-import { DriverError, InstanceNotFoundError, type InstanceRef } from '../driver.js';
-import type { LibvirtContext } from './context.js';
-import { domainName, serialTcpOf, tcpPortsOf } from './domain-xml.js';
+import { DriverError } from '../driver.js';
+import { domainName, tcpPortsOf } from './domain-xml.js';
 import { isNoDomain, type Virsh } from './virsh.js';
 
 /** [serial_console] as the libvirt driver uses it: where guests' serial ports listen. */
@@ -141,24 +140,4 @@ export class SerialPortAllocator {
       }
     }
   }
-}
-
-/**
- * getSerialConsole: where serial port 0 listens, from the domain's live XML (`virsh dumpxml`),
- * so the answer is right after a start, reboot or resume. An instance without a TCP serial
- * port ([serial_console] enabled false when it was spawned) has no serial console.
- */
-export async function getSerialConsole(ctx: LibvirtContext, instance: InstanceRef, signal: AbortSignal): Promise<{ host: string; port: number }> {
-  let xml: string;
-  try {
-    xml = await ctx.virsh.run(['dumpxml', domainName(instance.uuid)], signal);
-  } catch (err) {
-    if (isNoDomain(err)) throw new InstanceNotFoundError(instance.uuid);
-    throw err;
-  }
-  const tcp = serialTcpOf(xml);
-  if (tcp === undefined) {
-    throw new DriverError('console_unavailable', `instance ${instance.uuid} has no serial console: its serial port writes only to its console log (it was spawned with [serial_console] enabled = false)`);
-  }
-  return tcp;
 }
