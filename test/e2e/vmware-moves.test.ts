@@ -150,25 +150,6 @@ describe('VMware resize end to end: openstack CLI on polyvisor serve with vcsim 
   });
 });
 
-/** The seeds' [vmware] block for ONE cluster of the vcsim (a compute service per cluster). */
-function oneClusterConf(sim: TestVcsim, cluster: string): string {
-  const url = new URL(sim.url);
-  return `
-[DEFAULT]
-compute_driver = vmwareapi.VMwareVCDriver
-reserved_host_memory_mb = 0
-flat_network_bridge = VM Network
-
-[vmware]
-host_ip = ${url.hostname}
-host_port = ${url.port}
-host_username = ${sim.username}
-host_password = ${sim.password}
-${sim.caFile === undefined ? 'insecure = True' : `ca_file = ${sim.caFile}`}
-cluster_name = ${cluster}
-`;
-}
-
 /**
  * Cold and live migration need another compute host (the API never picks the source host for
  * them, as Nova): two compute services on one vCenter, one cluster each — `polyvisor serve`
@@ -191,8 +172,8 @@ describe('VMware cold and live migration end to end: two compute services, one c
   before(async () => {
     [pg, sim] = await Promise.all([startPostgres(), startTestVcsim({ clusters: 2, hostsPerCluster: 2 })]);
     const databaseUrl = await pg.createDatabase();
-    pv = await startPolyvisor({ databaseUrl, conf: `${oneClusterConf(sim, 'DC0_C0')}\n[quota]\ninstances = -1\ncores = -1\nram = -1\n` });
-    c1 = await startCompute({ host: 'vc-c1', databaseUrl, conf: `${oneClusterConf(sim, 'DC0_C1')}\n[glance_store]\nfilesystem_store_datadir = ${join(pv.stateDir, 'images')}\n` });
+    pv = await startPolyvisor({ databaseUrl, conf: vmwareConf(sim, '', '', ['DC0_C0']) });
+    c1 = await startCompute({ host: 'vc-c1', databaseUrl, conf: vmwareConf(sim, `\n[glance_store]\nfilesystem_store_datadir = ${join(pv.stateDir, 'images')}\n`, '', ['DC0_C1']) });
     await eventually(async () => ((await pv.openstackJson<unknown[]>(['hypervisor', 'list'])).length === 2 ? true : undefined), 'two hypervisors');
     fx.raw('disk.raw', 4 * MiB);
     fx.qemuImg('convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=monolithicFlat,adapter_type=lsilogic', 'disk.raw', 'disk.vmdk');

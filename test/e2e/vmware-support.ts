@@ -1,8 +1,8 @@
 import type { PolyvisorProcess } from '../support/polyvisor-process.js';
 import type { TestVcsim } from '../vsphere/vcsim-harness.js';
 
-/** The seeds' [DEFAULT]/[vmware] block with its values filled in for a vcsim with clusters DC0_C0 and DC0_C1. */
-export function vmwareConf(sim: TestVcsim, extra = '', defaults = ''): string {
+/** The seeds' [DEFAULT]/[vmware] block with its values filled in for a vcsim's clusters (default DC0_C0 and DC0_C1). */
+export function vmwareConf(sim: TestVcsim, extra = '', defaults = '', clusters: readonly string[] = ['DC0_C0', 'DC0_C1']): string {
   const url = new URL(sim.url);
   return `
 [DEFAULT]
@@ -17,8 +17,7 @@ host_port = ${url.port}
 host_username = ${sim.username}
 host_password = ${sim.password}
 ${sim.caFile === undefined ? 'insecure = True' : `ca_file = ${sim.caFile}`}
-cluster_name = DC0_C0
-cluster_name = DC0_C1
+${clusters.map((c) => `cluster_name = ${c}`).join('\n')}
 wsdl_location = https://${url.hostname}/sdk/vimService.wsdl
 
 [quota]

@@ -126,24 +126,8 @@ export class DatastoreFiles {
 
   /** Downloads into `dest` (a stream, or a local file path); returns the bytes written. */
   async download(loc: DatastoreLocation, dest: Writable | string, options: TransferOptions = {}): Promise<number> {
-    const { req, response } = this.transport.open({
-      method: 'GET',
-      path: folderUrlPath(loc),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
-    req.end();
+    const { stream: res, size: total } = await this.open(loc, options);
     try {
-      const res = await response;
-      if (res.statusCode === 404) {
-        res.resume();
-        throw new DatastoreFileNotFoundError(loc);
-      }
-      if (res.statusCode !== 200) {
-        res.resume();
-        throw new VsphereTransportError(`download of [${loc.datastore}] ${loc.path} failed: HTTP ${res.statusCode ?? 0}`, { retryable: false, sent: true });
-      }
-      const lengthHeader = res.headers['content-length'];
-      const total = lengthHeader === undefined ? undefined : Number(lengthHeader);
       let bytes = 0;
       const out = typeof dest === 'string' ? createWriteStream(dest, { highWaterMark: 1 << 20 }) : dest;
       // Count with a 'data' listener beside the pipe: TLS delivers 16 KiB records, and a
