@@ -5,7 +5,7 @@ import type { FlavorSnapshot } from '../states.js';
 import type { FilterContext, HostFilter } from './filters/index.js';
 import { noValidHostMessage, type FilterResult } from './host-selector.js';
 import { HostState, serviceStateOf } from './host-state.js';
-import type { RequestSpec } from './request-spec.js';
+import { flavorResources, type RequestSpec } from './request-spec.js';
 
 /**
  * The destination of a move (resize, cold or live migration, evacuation), chosen and
@@ -45,10 +45,6 @@ export interface MoveTarget {
   readonly hostIp: string;
 }
 
-export function resourceRequest(flavor: FlavorSnapshot) {
-  return { vcpus: flavor.vcpus, memoryMb: flavor.memory_mb, diskGb: flavor.root_gb + flavor.ephemeral_gb + Math.ceil(flavor.swap / 1024) };
-}
-
 /** Claims a destination node; `noValidHost` (Nova's NoValidHost, with what removed the nodes) when none qualifies or none has room. */
 export async function claimMoveTarget(trx: Db, req: MoveTargetRequest): Promise<MoveTarget | { readonly noValidHost: string }> {
   const t = Date.now();
@@ -76,7 +72,7 @@ export async function claimMoveTarget(trx: Db, req: MoveTargetRequest): Promise<
     const passed = new Set(states.map((h) => h.nodename));
     left = left.filter((n) => passed.has(n.hypervisor_hostname));
   }
-  const amounts = resourceRequest(req.flavor);
+  const amounts = flavorResources(req.flavor);
   const candidates = left.sort((a, b) => freeRam(b) - freeRam(a));
   for (const n of candidates) {
     if (await claimOnNode(trx, n.id, req.consumer, amounts)) return { host: n.host, node: n.hypervisor_hostname, hostIp: n.host_ip };

@@ -1,7 +1,8 @@
 import type { Db } from '../../db/database.js';
+import type { InstanceRow } from '../../db/schema.js';
 import { groupPlacementOf } from '../../db/repos/server-groups.js';
 import type { FlavorSnapshot } from '../states.js';
-import { parseHostHints, parseStringMap, type RequestSpec } from './request-spec.js';
+import { flavorResources, parseHostHints, parseStringMap, type RequestSpec } from './request-spec.js';
 
 /**
  * Where the servers of the same_host / different_host hints run, read inside the caller's
@@ -24,33 +25,27 @@ export async function hostHintPlacement(trx: Db, text: string): Promise<{ sameHo
  * The request spec of a move (resize, migration, live migration, evacuation), as Nova's
  * conductor rebuilds it from the instance: the zone the user asked for at create, else
  * `[DEFAULT] default_schedule_zone` (never an admin's forced `zone:host`, which held for the
- * build only, as Nova's reset_forced_destinations), its image's properties, its server group (the other members) and
- * its same_host / different_host hints, with the flavor it moves to.
+ * build only, as Nova's reset_forced_destinations), its image's properties (a deleted image's
+ * too), its server group (the other members) and its same_host / different_host hints, with
+ * the flavor it moves to.
  */
 export async function moveRequestSpec(
   trx: Db,
-  instanceUuid: string,
+  row: Pick<InstanceRow, 'uuid' | 'requested_availability_zone' | 'scheduler_hints' | 'image_ref'>,
   flavor: FlavorSnapshot,
   defaultScheduleZone: string | null,
 ): Promise<RequestSpec> {
-  const row = await trx
-    .selectFrom('instances')
-    .leftJoin('images', 'images.id', 'instances.image_ref')
-    .select(['instances.requested_availability_zone', 'instances.scheduler_hints', 'images.properties as image_properties'])
-    .where('instances.uuid', '=', instanceUuid)
-    .executeTakeFirstOrThrow();
+  const image = await trx.selectFrom('images').select('properties').where('id', '=', row.image_ref).executeTakeFirst();
   const zone = (row.requested_availability_zone ?? defaultScheduleZone ?? '').split(':')[0] ?? '';
   let spec: RequestSpec = {
-    instanceUuid,
+    instanceUuid: row.uuid,
     flavor,
-    vcpus: flavor.vcpus,
-    memoryMb: flavor.memory_mb,
-    diskGb: flavor.root_gb + flavor.ephemeral_gb + Math.ceil(flavor.swap / 1024),
+    ...flavorResources(flavor),
     availabilityZone: zone === '' ? null : zone,
-    imageProperties: parseStringMap(row.image_properties),
+    imageProperties: parseStringMap(image?.properties ?? null),
     retryNodes: new Set(),
   };
-  const group = await groupPlacementOf(trx, instanceUuid);
+  const group = await groupPlacementOf(trx, row.uuid);
   if (group) spec = { ...spec, group };
   if (row.scheduler_hints !== null) spec = { ...spec, ...(await hostHintPlacement(trx, row.scheduler_hints)) };
   return spec;

@@ -38,6 +38,11 @@ export function parseHostHints(text: string | null): { sameHost?: string[] | und
   }
 }
 
+/** What a flavor asks of a node: vCPUs, MB of RAM and root + ephemeral + swap rounded up to GB (Nova's DISK_GB). */
+export function flavorResources(flavor: FlavorSnapshot): { vcpus: number; memoryMb: number; diskGb: number } {
+  return { vcpus: flavor.vcpus, memoryMb: flavor.memory_mb, diskGb: flavor.root_gb + flavor.ephemeral_gb + Math.ceil(flavor.swap / 1024) };
+}
+
 /** Parses the instance's stored flavor; throws InvalidRequestSpecError naming what is wrong. */
 export function parseFlavor(text: string): FlavorSnapshot {
   let v: unknown;
@@ -102,9 +107,7 @@ export function buildRequestSpec(row: {
   return {
     instanceUuid: row.uuid,
     flavor,
-    vcpus: flavor.vcpus,
-    memoryMb: flavor.memory_mb,
-    diskGb: flavor.root_gb + flavor.ephemeral_gb + Math.ceil(flavor.swap / 1024),
+    ...flavorResources(flavor),
     availabilityZone: row.requested_availability_zone ?? defaultScheduleZone,
     imageProperties: parseStringMap(row.image_properties),
     retryNodes: new Set(parseStringArray(row.retry_nodes)),

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { getInstance, startInstanceAction, updateInstance } from '../../../db/repos/instances.js';
+import { getInstance, startInstanceAction, updateInstance, type InstanceExpectation } from '../../../db/repos/instances.js';
 import { releaseAllocation } from '../../../db/repos/compute-nodes.js';
 import { deleteImage } from '../../../db/repos/images.js';
 import { getSystemMetadata } from '../../../db/repos/instance-extras.js';
@@ -29,14 +29,13 @@ export async function deleteServer(deps: ComputeDeps, req: FastifyRequest, initi
   assertUnlocked(req, initial);
   if (options.force !== true && deps.config.DEFAULT.reclaim_instance_interval > 0) {
     if (initial.vm_state === VmState.SOFT_DELETED && initial.task_state === null) return;
-    if (await softDelete(deps, req, initial)) return;
+    if (await softDelete(deps, initial, deleteAction(req, initial))) return;
   }
   // A shelved server's snapshot goes with it, as in Nova. (The API has no image store: the
   // image is deleted in the catalogue; its bits stay until the store is swept.)
   const shelvedImage = (await getSystemMetadata(deps.db, initial.uuid))['shelved_image_id'];
   if (shelvedImage !== undefined && (initial.vm_state === VmState.SHELVED || initial.vm_state === VmState.SHELVED_OFFLOADED)) await deleteImage(deps.db, shelvedImage);
-  const ctx = callerOf(req);
-  const action = { instanceUuid: initial.uuid, action: 'delete', requestId: req.id, userId: ctx.userId, projectId: ctx.projectId ?? initial.project_id };
+  const action = deleteAction(req, initial);
   let row: InstanceRow | undefined = initial;
   // A placement can land between our read and our write: then the row has a host and we take the other path.
   for (let attempt = 0; attempt < 3 && row; attempt++) {
@@ -58,33 +57,33 @@ export async function deleteServer(deps: ComputeDeps, req: FastifyRequest, initi
       });
       if (done) return;
     } else {
-      const host = current.host;
-      const done = await deps.db.transaction().execute(async (trx) => {
-        const marked = await updateInstance(trx, current.uuid, { host, taskState: INTERRUPTIBLE }, { task_state: TaskState.DELETING });
-        if (!marked) return false;
-        await startInstanceAction(trx, action);
-        return true;
-      });
-      if (done) {
-        await deps.bus.notify('instances', host);
-        return;
-      }
+      if (await handToAgent(deps, current, { host: current.host, taskState: INTERRUPTIBLE }, TaskState.DELETING, action)) return;
     }
     row = await getInstance(deps.db, initial.uuid);
   }
 }
 
-/** Nova's soft_delete: true when the server was handed to its agent to power off (task 'soft-deleting'). */
-async function softDelete(deps: ComputeDeps, req: FastifyRequest, row: InstanceRow): Promise<boolean> {
-  const host = row.host;
-  if (host === null || row.launched_at === null || row.task_state !== null || !SOFT_DELETABLE.includes(row.vm_state)) return false;
+type DeleteAction = Parameters<typeof startInstanceAction>[1];
+
+function deleteAction(req: FastifyRequest, row: InstanceRow): DeleteAction {
   const ctx = callerOf(req);
+  return { instanceUuid: row.uuid, action: 'delete', requestId: req.id, userId: ctx.userId, projectId: ctx.projectId ?? row.project_id };
+}
+
+/** One transaction: the guarded task change and the user's delete action; then the host's agent is woken. True when it took. */
+async function handToAgent(deps: ComputeDeps, row: InstanceRow, expected: InstanceExpectation & { host: string }, task: string, action: DeleteAction): Promise<boolean> {
   const done = await deps.db.transaction().execute(async (trx) => {
-    const marked = await updateInstance(trx, row.uuid, { host, vmState: SOFT_DELETABLE, taskState: null }, { task_state: TaskState.SOFT_DELETING });
-    if (!marked) return false;
-    await startInstanceAction(trx, { instanceUuid: row.uuid, action: 'delete', requestId: req.id, userId: ctx.userId, projectId: ctx.projectId ?? row.project_id });
+    if (!(await updateInstance(trx, row.uuid, expected, { task_state: task }))) return false;
+    await startInstanceAction(trx, action);
     return true;
   });
-  if (done) await deps.bus.notify('instances', host);
+  if (done) await deps.bus.notify('instances', expected.host);
   return done;
+}
+
+/** Nova's soft_delete: true when the server was handed to its agent to power off (task 'soft-deleting'). */
+function softDelete(deps: ComputeDeps, row: InstanceRow, action: DeleteAction): Promise<boolean> {
+  const host = row.host;
+  if (host === null || row.launched_at === null || row.task_state !== null || !SOFT_DELETABLE.includes(row.vm_state)) return Promise.resolve(false);
+  return handToAgent(deps, row, { host, vmState: SOFT_DELETABLE, taskState: null }, TaskState.SOFT_DELETING, action);
 }

@@ -142,7 +142,7 @@ async function startMove(req: FastifyRequest, deps: ComputeDeps, row: InstanceRo
     await moveAllocation(trx, row.uuid, mig.uuid);
     const { config } = deps;
     const placement = {
-      spec: await moveRequestSpec(trx, row.uuid, spec.newFlavor, config.DEFAULT.default_schedule_zone),
+      spec: await moveRequestSpec(trx, row, spec.newFlavor, config.DEFAULT.default_schedule_zone),
       filters: filtersFromConfig(config.filter_scheduler.enabled_filters),
       ctx: { defaultAvailabilityZone: config.DEFAULT.default_availability_zone },
     };
